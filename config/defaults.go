@@ -1,0 +1,55 @@
+package config
+
+// Default is the configuration of the original design: one region-agnostic
+// stack, two AZs with one NAT gateway, a db.t3.micro primary and one worker,
+// cache.t3.micro, no domain.
+func Default() Config {
+	return Config{
+		StackName:  "SupabaseStack",
+		Tags:       map[string]string{"project": "supabase-on-aws"},
+		AdminCidrs: []string{},
+		Network: Network{
+			Cidr:        "10.0.0.0/16",
+			MaxAzs:      2,
+			NatGateways: 1,
+			FlowLogs:    true,
+		},
+		Database: Database{
+			EngineVersion: "16.13",
+			RemovalPolicy: "snapshot",
+			Primary:       defaultInstance(),
+			Workers:       []Worker{defaultWorker("supabase-worker-01")},
+		},
+		Cache: Cache{
+			NodeType:          "cache.t3.micro",
+			EngineVersion:     "7.1",
+			Replicas:          1,
+			TransitEncryption: true,
+		},
+		Services: Services{
+			Kong:          Service{CPU: 512, MemoryMiB: 1024, DesiredCount: 1},
+			TenantManager: Service{CPU: 512, MemoryMiB: 1024, DesiredCount: 1},
+			Studio:        Service{CPU: 512, MemoryMiB: 1024, DesiredCount: 1},
+			Functions:     Service{CPU: 256, MemoryMiB: 512, DesiredCount: 1},
+			PostgresMeta:  Service{CPU: 256, MemoryMiB: 512, DesiredCount: 1},
+		},
+		TenantLambda: TenantLambda{MemoryMiB: 512, TimeoutSeconds: 30},
+		Gateway:      Gateway{JwtTTLSeconds: 300, CacheTTLSeconds: 300},
+		Logs:         Logs{RetentionDays: 30},
+	}
+}
+
+func defaultInstance() Instance {
+	return Instance{
+		InstanceClass:          "db.t3.micro",
+		AllocatedStorageGiB:    20,
+		MaxAllocatedStorageGiB: 100,
+		MultiAz:                false,
+		BackupRetentionDays:    7,
+		DeletionProtection:     true,
+	}
+}
+
+func defaultWorker(id string) Worker {
+	return Worker{ID: id, MaxTenants: 50, Instance: defaultInstance()}
+}

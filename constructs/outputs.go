@@ -1,0 +1,33 @@
+package platform
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+type OutputsProps struct {
+	Databases *Databases
+}
+
+// NewOutputs publishes what an operator needs after a deploy. Secret values
+// are never outputs; secret ARNs are.
+func NewOutputs(scope constructs.Construct, id string, props *OutputsProps) constructs.Construct {
+	this := constructs.NewConstruct(scope, jsii.String(id))
+	out := func(name, description string, value *string) {
+		awscdk.NewCfnOutput(this, jsii.String(name), &awscdk.CfnOutputProps{Description: jsii.String(description), Value: value})
+	}
+	p := props.Databases.Primary
+	out("PrimaryEndpoint", "Platform PostgreSQL (databases kong, supabase_platform) host:port", endpoint(p))
+	out("PrimarySecretArn", "Secrets Manager ARN of the platform database master credentials", p.Instance.Secret().SecretArn())
+	for _, w := range props.Databases.Workers {
+		out("Worker"+constructID(w.ID)+"Endpoint", fmt.Sprintf("Tenant PostgreSQL worker %s host:port", w.ID), endpoint(w))
+	}
+	return this
+}
+
+func endpoint(d Database) *string {
+	return awscdk.Fn_Join(jsii.String(":"), &[]*string{d.Instance.DbInstanceEndpointAddress(), d.Instance.DbInstanceEndpointPort()})
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what the project needs and is missing, nothing else. Sourced by
+# synth.sh and test.sh; safe to run again (every step checks first).
+#   scripts/setup.sh [synth|test]   (default: test, which is a superset)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+what="${1:-test}"
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+apt_updated=false
+apt_install() {
+	if [ "$(id -u)" -ne 0 ]; then
+		log "missing Debian packages: $*; install them with: sudo apt-get install -y $*"
+		exit 1
+	fi
+	if ! $apt_updated; then
+		apt-get update -qq >/dev/null
+		apt_updated=true
+	fi
+	log "apt-get install $*"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! command -v go >/dev/null 2>&1; then
+	log "Go is required (go.mod states the version); install it from your distribution or go.dev"
+	exit 1
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	apt_install nodejs npm
+fi
+
+# The pinned CDK CLI lives in tools/: a node_modules/ at the Go module root
+# would break `go test ./...`.
+if [ ! -x "$root/tools/node_modules/.bin/cdk" ] ||
+	! grep -q '"version": "2.1148.1"' "$root/tools/node_modules/aws-cdk/package.json"; then
+	log "npm ci (tools/: aws-cdk CLI)"
+	(cd "$root/tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+(cd "$root" && go mod download)
+
+if [ "$what" = "synth" ]; then
+	exit 0
+fi
+
+if ! command -v cfn-lint >/dev/null 2>&1; then
+	log "pip install cfn-lint"
+	python3 -m pip install --quiet 'cfn-lint==1.51.0'
+fi
