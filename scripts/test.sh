@@ -9,7 +9,7 @@ cd "$root"
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
 
 echo "== gofmt"
-unformatted="$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './tools/*'))"
+unformatted="$(find . \( -name node_modules -o -name .git -o -name .cache -o -name cdk.out \) -prune -o -name '*.go' -print0 | xargs -0 gofmt -l)"
 if [ -n "$unformatted" ]; then
 	echo "not gofmt-formatted (run gofmt -w):" >&2
 	echo "$unformatted" >&2
