@@ -50,3 +50,10 @@ if ! command -v cfn-lint >/dev/null 2>&1; then
 	log "pip install cfn-lint"
 	python3 -m pip install --quiet 'cfn-lint==1.51.0'
 fi
+
+if ! command -v shellcheck >/dev/null 2>&1; then
+	apt_install shellcheck
+fi
+if ! command -v git >/dev/null 2>&1; then
+	apt_install git
+fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of the project: formatting and vet, the config and CDK
-# template tests (snapshot, assertions, security-group matrix, cfn-lint,
-# cdk-nag). Installs what is missing first.
+# Runs every test of the project: formatting, vet and linters (shellcheck,
+# actionlint), the config and CDK template tests (snapshot, assertions,
+# security-group matrix, cfn-lint, cdk-nag) and the offline diff tests.
+# Installs what is missing first.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh" test
@@ -15,6 +16,13 @@ if [ -n "$unformatted" ]; then
 	echo "$unformatted" >&2
 	exit 1
 fi
+
+echo "== shellcheck"
+shellcheck scripts/*.sh .ci/run
+
+echo "== actionlint"
+# Pinned; built from the Go module proxy on first use.
+go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
 
 echo "== go vet"
 go vet ./...
