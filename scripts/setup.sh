@@ -57,3 +57,7 @@ fi
 if ! command -v git >/dev/null 2>&1; then
 	apt_install git
 fi
+if ! command -v moto_server >/dev/null 2>&1; then
+	log "pip install moto[server]"
+	python3 -m pip install --quiet 'moto[server]>=5.0,<6'
+fi

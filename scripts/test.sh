@@ -29,3 +29,11 @@ go vet ./...
 
 echo "== go test (CDK app)"
 go test -count=1 ./...
+
+# Each runtime service is its own Go module (services/<name>/go.mod).
+for mod in services/*/go.mod; do
+	[ -e "$mod" ] || continue
+	dir="$(dirname "$mod")"
+	echo "== $dir: go vet, go test"
+	(cd "$dir" && go vet ./... && go test -count=1 ./...)
+done

@@ -1,0 +1,47 @@
+package bootstrap
+
+import (
+	"strconv"
+	"strings"
+)
+
+// pgrstOwned are the variables the bootstrap sets; inherited values of them
+// are dropped so the configuration service is the only source.
+var pgrstOwned = []string{
+	"PGRST_DB_URI", "PGRST_DB_SCHEMAS", "PGRST_DB_ANON_ROLE", "PGRST_JWT_SECRET",
+	"PGRST_DB_USE_LEGACY_GUCS", "PGRST_SERVER_PORT", "PGRST_ADMIN_SERVER_PORT", "PGRST_DB_POOL",
+	"PGRST_SERVER_HOST",
+}
+
+// Environ returns PostgREST's environment: the inherited one minus the
+// variables above, plus the tenant's configuration.
+func Environ(inherited []string, s Settings, c Config) []string {
+	out := make([]string, 0, len(inherited)+len(pgrstOwned))
+	for _, kv := range inherited {
+		name, _, _ := strings.Cut(kv, "=")
+		if contains(pgrstOwned, name) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out,
+		"PGRST_DB_URI="+c.DBURI,
+		"PGRST_DB_SCHEMAS="+c.DBSchemas,
+		"PGRST_DB_ANON_ROLE="+c.DBAnonRole,
+		"PGRST_JWT_SECRET="+c.JWTSecret,
+		"PGRST_DB_USE_LEGACY_GUCS="+strconv.FormatBool(*c.DBUseLegacyGucs),
+		"PGRST_SERVER_HOST=127.0.0.1",
+		"PGRST_SERVER_PORT="+strconv.Itoa(s.ServerPort),
+		"PGRST_ADMIN_SERVER_PORT="+strconv.Itoa(s.AdminPort),
+		"PGRST_DB_POOL="+strconv.Itoa(s.DBPool),
+	)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,183 @@
+package bootstrap
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+)
+
+// Config is what PostgREST needs for one tenant; the JSON shape of the
+// tenant-manager's /project/{id}/postgrest-config and of the secret
+// postgrest/{id}/config.
+type Config struct {
+	DBURI           string `json:"db_uri"`
+	DBSchemas       string `json:"db_schemas"`
+	DBAnonRole      string `json:"db_anon_role"`
+	JWTSecret       string `json:"jwt_secret"`
+	DBUseLegacyGucs *bool  `json:"db_use_legacy_gucs"`
+}
+
+func (c Config) validate() error {
+	var missing []string
+	for _, f := range []struct{ name, v string }{
+		{"db_uri", c.DBURI}, {"db_schemas", c.DBSchemas}, {"db_anon_role", c.DBAnonRole}, {"jwt_secret", c.JWTSecret},
+	} {
+		if f.v == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if c.DBUseLegacyGucs == nil {
+		missing = append(missing, "db_use_legacy_gucs")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("configuration is missing %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// decode parses a configuration without ever echoing it: it holds secrets.
+func decode(data []byte) (Config, error) {
+	var c Config
+	if err := json.Unmarshal(data, &c); err != nil {
+		return c, fmt.Errorf("configuration is not valid JSON (%d bytes)", len(data))
+	}
+	return c, c.validate()
+}
+
+// Fetcher gets a tenant's configuration once.
+type Fetcher interface {
+	Fetch(ctx context.Context) (Config, error)
+}
+
+// permanentError is a failure that retrying cannot fix (a 4xx, bad data).
+type permanentError struct{ err error }
+
+func (p permanentError) Error() string { return p.err.Error() }
+func (p permanentError) Unwrap() error { return p.err }
+
+func permanent(err error) error { return permanentError{err} }
+
+// ServiceFetcher calls the tenant-manager with the Lambda's AWS identity.
+type ServiceFetcher struct {
+	Client    *http.Client
+	BaseURL   string
+	ProjectID string
+	// Identity returns the X-Caller-Identity value for one request.
+	Identity func(ctx context.Context) (string, error)
+}
+
+func (f *ServiceFetcher) Fetch(ctx context.Context) (Config, error) {
+	endpoint := strings.TrimRight(f.BaseURL, "/") + "/project/" + url.PathEscape(f.ProjectID) + "/postgrest-config"
+	id, err := f.Identity(ctx)
+	if err != nil {
+		return Config{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+	if err != nil {
+		return Config{}, permanent(fmt.Errorf("config service: %w", err))
+	}
+	req.Header.Set("X-Caller-Identity", id)
+	req.Header.Set("Accept", "application/json")
+	resp, err := f.Client.Do(req)
+	if err != nil {
+		return Config{}, fmt.Errorf("config service GET %s: %w", endpoint, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return Config{}, fmt.Errorf("config service GET %s: reading response: %w", endpoint, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		err := fmt.Errorf("config service GET %s: HTTP %d%s", endpoint, resp.StatusCode, errorDetail(body))
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			return Config{}, err
+		}
+		return Config{}, permanent(err)
+	}
+	c, err := decode(body)
+	if err != nil {
+		return Config{}, permanent(fmt.Errorf("config service GET %s: %w", endpoint, err))
+	}
+	return c, nil
+}
+
+// errorDetail quotes the service's {"error": ...} message; error bodies
+// of the tenant-manager carry no secrets, and anything else is not shown.
+func errorDetail(body []byte) string {
+	var e struct {
+		Error string `json:"error"`
+		Code  string `json:"code"`
+	}
+	if json.Unmarshal(body, &e) != nil || e.Error == "" {
+		return ""
+	}
+	if len(e.Error) > 200 {
+		e.Error = e.Error[:200]
+	}
+	if e.Code != "" {
+		return fmt.Sprintf(" (%s: %s)", e.Code, e.Error)
+	}
+	return fmt.Sprintf(" (%s)", e.Error)
+}
+
+// SecretsFetcher reads the secret postgrest/{id}/config.
+type SecretsFetcher struct {
+	Client    *secretsmanager.Client
+	ProjectID string
+}
+
+func (f *SecretsFetcher) Fetch(ctx context.Context) (Config, error) {
+	name := "postgrest/" + f.ProjectID + "/config"
+	out, err := f.Client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &name})
+	if err != nil {
+		var nf *smtypes.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			return Config{}, permanent(fmt.Errorf("secret %s does not exist", name))
+		}
+		return Config{}, fmt.Errorf("reading secret %s: %w", name, err)
+	}
+	if out.SecretString == nil {
+		return Config{}, permanent(fmt.Errorf("secret %s has no SecretString", name))
+	}
+	c, err := decode([]byte(*out.SecretString))
+	if err != nil {
+		return Config{}, permanent(fmt.Errorf("secret %s: %w", name, err))
+	}
+	return c, nil
+}
+
+// FetchWithRetry retries transient failures with capped exponential backoff
+// until budget is spent; permanent failures end it at once.
+func FetchWithRetry(ctx context.Context, f Fetcher, budget time.Duration) (Config, error) {
+	ctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	delay := 100 * time.Millisecond
+	const maxDelay = 1600 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		attemptCtx, cancelAttempt := context.WithTimeout(ctx, 3*time.Second)
+		c, err := f.Fetch(attemptCtx)
+		cancelAttempt()
+		if err == nil {
+			return c, nil
+		}
+		var p permanentError
+		if errors.As(err, &p) {
+			return Config{}, err
+		}
+		select {
+		case <-ctx.Done():
+			return Config{}, fmt.Errorf("gave up after %d attempts in %s: %w", attempt, budget, err)
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, maxDelay)
+	}
+}
