@@ -138,7 +138,6 @@ func NewDatabases(scope constructs.Construct, id string, props *DatabasesProps) 
 		var s []suppression
 		s = append(s,
 			suppression{"RDS11", "PostgreSQL clients (Kong, PostgREST, postgres-meta) expect 5432; a non-default port adds no protection because only the security groups of SPEC §5 reach the instance."},
-			suppression{"IAM4", "The secret-rotation application (AWS Serverless Application Repository) attaches AWSLambdaBasicExecutionRole to its own role; it is managed by AWS."},
 		)
 		if !in.MultiAz {
 			s = append(s, suppression{"RDS3", fmt.Sprintf("Multi-AZ is off for %s by config (database multiAz=false), a cost choice for small deployments; set multiAz to true for production.", name)})
