@@ -32,10 +32,7 @@ func NewCache(scope constructs.Construct, id string, props *CacheProps) *Cache {
 	this := constructs.NewConstruct(scope, jsii.String(id))
 	cfg := props.Config
 
-	key := awskms.NewKey(this, jsii.String("Key"), &awskms.KeyProps{
-		Description:       jsii.String("Supabase platform: Redis at-rest encryption and AUTH token"),
-		EnableKeyRotation: jsii.Bool(true),
-	})
+	key := newKey(this, "Redis at-rest encryption and AUTH token")
 	token := awssecretsmanager.NewSecret(this, jsii.String("AuthToken"), &awssecretsmanager.SecretProps{
 		Description:   jsii.String("Supabase platform: Redis AUTH token"),
 		EncryptionKey: key,

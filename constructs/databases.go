@@ -56,12 +56,7 @@ func NewDatabases(scope constructs.Construct, id string, props *DatabasesProps) 
 	this := constructs.NewConstruct(scope, jsii.String(id))
 	cfg := props.Config
 
-	key := awskms.NewKey(this, jsii.String("Key"), &awskms.KeyProps{
-		Description:       jsii.String("Supabase platform: RDS storage, snapshots and master secrets"),
-		EnableKeyRotation: jsii.Bool(true),
-		// Snapshots outlive the stack and are unreadable without this key.
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-	})
+	key := newKey(this, "RDS storage, snapshots and master secrets")
 	engine := awsrds.DatabaseInstanceEngine_Postgres(&awsrds.PostgresInstanceEngineProps{
 		Version: awsrds.PostgresEngineVersion_Of(jsii.String(cfg.EngineVersion), jsii.String(majorVersion(cfg.EngineVersion)), nil),
 	})

@@ -1,7 +1,6 @@
 package platform
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -11,15 +10,14 @@ import (
 
 // Ports of the platform's components.
 const (
-	PortHTTP         = 80
-	PortHTTPS        = 443
-	PortKongProxy    = 8000
-	PortKongAdmin    = 8001
-	PortStudio       = 8000
-	PortService      = 8080 // tenant-manager, functions, postgres-meta
-	PortPostgres     = 5432
-	PortRedis        = 6379
-	descriptionTitle = "Supabase platform"
+	PortHTTP      = 80
+	PortHTTPS     = 443
+	PortKongProxy = 8000
+	PortKongAdmin = 8001
+	PortStudio    = 8000
+	PortService   = 8080 // tenant-manager, functions, postgres-meta
+	PortPostgres  = 5432
+	PortRedis     = 6379
 )
 
 type SecurityGroupsProps struct {
@@ -46,7 +44,7 @@ func NewSecurityGroups(scope constructs.Construct, id string, props *SecurityGro
 	group := func(name, purpose string) awsec2.SecurityGroup {
 		return awsec2.NewSecurityGroup(this, jsii.String(name), &awsec2.SecurityGroupProps{
 			Vpc:                  props.Vpc,
-			Description:          jsii.String(fmt.Sprintf("%s: %s", descriptionTitle, purpose)),
+			Description:          jsii.String("Supabase platform: " + purpose),
 			AllowAllOutbound:     jsii.Bool(false),
 			AllowAllIpv6Outbound: jsii.Bool(false),
 		})
