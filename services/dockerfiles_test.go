@@ -1,0 +1,153 @@
+// Package services tests what the runtime services' Dockerfiles promise,
+// by parsing them (no Docker engine is needed): pinned base images, the
+// entrypoints and the environment the platform relies on.
+package services
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/stretchr/testify/require"
+)
+
+// instruction is one Dockerfile line: the lower-cased command, its
+// arguments, its flags (--from=…) and whether it used the JSON form.
+type instruction struct {
+	cmd   string
+	args  []string
+	flags []string
+	json  bool
+}
+
+// stage is one FROM and what follows it.
+type stage struct {
+	image, name  string
+	instructions []instruction
+}
+
+func parseDockerfile(t *testing.T, path string) []stage {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	res, err := parser.Parse(f)
+	require.NoError(t, err, path)
+	var stages []stage
+	for _, n := range res.AST.Children {
+		in := instruction{cmd: strings.ToLower(n.Value), flags: n.Flags, json: n.Attributes["json"]}
+		for a := n.Next; a != nil; a = a.Next {
+			in.args = append(in.args, a.Value)
+		}
+		if in.cmd == "from" {
+			s := stage{image: in.args[0]}
+			if len(in.args) == 3 && strings.EqualFold(in.args[1], "as") {
+				s.name = in.args[2]
+			}
+			stages = append(stages, s)
+			continue
+		}
+		require.NotEmpty(t, stages, "%s: %s before FROM", path, in.cmd)
+		stages[len(stages)-1].instructions = append(stages[len(stages)-1].instructions, in)
+	}
+	return stages
+}
+
+func (s stage) find(cmd string) []instruction {
+	var out []instruction
+	for _, in := range s.instructions {
+		if in.cmd == cmd {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// env collects the stage's ENV key/value pairs.
+func (s stage) env() map[string]string {
+	env := map[string]string{}
+	for _, in := range s.find("env") {
+		for i := 0; i+1 < len(in.args); i += 3 { // key, value, separator
+			env[in.args[i]] = in.args[i+1]
+		}
+	}
+	return env
+}
+
+var pinnedTag = regexp.MustCompile(`:[A-Za-z0-9._-]*[0-9][A-Za-z0-9._-]*(@sha256:[0-9a-f]{64})?$|@sha256:[0-9a-f]{64}$`)
+
+// Every base image of every service is pinned to a version, never latest.
+func TestBaseImagesArePinned(t *testing.T) {
+	files, err := filepath.Glob("*/Dockerfile")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		stages := parseDockerfile(t, f)
+		names := map[string]bool{}
+		for _, s := range stages {
+			if !names[s.image] {
+				require.Regexp(t, pinnedTag, s.image, "%s: FROM %s is not pinned to a version", f, s.image)
+				require.NotContains(t, s.image, ":latest", f)
+			}
+			if s.name != "" {
+				names[s.name] = true
+			}
+		}
+	}
+}
+
+func TestPostgrestLambdaDockerfile(t *testing.T) {
+	stages := parseDockerfile(t, "postgrest-lambda/Dockerfile")
+	final := stages[len(stages)-1]
+	require.True(t, strings.HasPrefix(final.image, "public.ecr.aws/lambda/provided:al2023."), final.image)
+
+	byName := map[string]stage{}
+	for _, s := range stages {
+		byName[s.name] = s
+	}
+	pgrst := regexp.MustCompile(`^postgrest/postgrest:v(\d+)\.`).FindStringSubmatch(byName["postgrest"].image)
+	require.NotNil(t, pgrst, "PostgREST comes from its pinned image")
+	major, err := strconv.Atoi(pgrst[1])
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, major, 12, "PostgREST v12 or newer")
+	require.Regexp(t, `^public\.ecr\.aws/awsguru/aws-lambda-adapter:\d+\.\d+\.\d+$`, byName["adapter"].image)
+
+	copies := map[string]string{} // destination -> --from stage
+	for _, in := range final.find("copy") {
+		from := ""
+		for _, fl := range in.flags {
+			from = strings.TrimPrefix(fl, "--from=")
+		}
+		copies[in.args[len(in.args)-1]] = from
+	}
+	require.Equal(t, "adapter", copies["/opt/extensions/lambda-adapter"], "LWA is installed as an extension")
+	require.Equal(t, "postgrest", copies["/usr/local/bin/postgrest"])
+	require.Equal(t, "build", copies["/usr/local/bin/bootstrap"])
+
+	build := byName["build"]
+	var built bool
+	for _, in := range build.find("run") {
+		if strings.Contains(strings.Join(in.args, " "), "go build") && strings.Contains(strings.Join(in.args, " "), "./cmd/bootstrap") {
+			built = true
+		}
+	}
+	require.True(t, built, "the build stage builds ./cmd/bootstrap")
+
+	env := final.env()
+	require.Equal(t, "X-Client-Authorization", env["AWS_LWA_AUTHORIZATION_SOURCE"])
+	require.Equal(t, "/ready", env["AWS_LWA_READINESS_CHECK_PATH"])
+	require.NotEmpty(t, env["AWS_LWA_PORT"])
+	require.NotEmpty(t, env["AWS_LWA_READINESS_CHECK_PORT"])
+	require.Equal(t, env["PGRST_ADMIN_SERVER_PORT"], env["AWS_LWA_READINESS_CHECK_PORT"], "readiness is PostgREST's admin server")
+	require.Equal(t, env["PGRST_SERVER_PORT"], env["AWS_LWA_PORT"], "LWA forwards to PostgREST")
+	require.Equal(t, "/usr/local/bin/postgrest", env["POSTGREST_PATH"])
+
+	entry := final.find("entrypoint")
+	require.Len(t, entry, 1)
+	require.True(t, entry[0].json, "exec-form ENTRYPOINT")
+	require.Equal(t, []string{"/usr/local/bin/bootstrap"}, entry[0].args)
+}
