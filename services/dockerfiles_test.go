@@ -151,3 +151,19 @@ func TestPostgrestLambdaDockerfile(t *testing.T) {
 	require.True(t, entry[0].json, "exec-form ENTRYPOINT")
 	require.Equal(t, []string{"/usr/local/bin/bootstrap"}, entry[0].args)
 }
+
+func TestDbAdminDockerfile(t *testing.T) {
+	stages := parseDockerfile(t, "db-admin/Dockerfile")
+	final := stages[len(stages)-1]
+	require.True(t, strings.HasPrefix(final.image, "public.ecr.aws/lambda/provided:al2023."), final.image)
+	entry := final.find("entrypoint")
+	require.Len(t, entry, 1)
+	require.True(t, entry[0].json)
+	require.Equal(t, []string{"/usr/local/bin/db-admin"}, entry[0].args)
+	require.NotEqual(t, "disable", final.env()["DB_SSLMODE"], "TLS to RDS is never off")
+	var built bool
+	for _, in := range stages[0].find("run") {
+		built = built || strings.Contains(strings.Join(in.args, " "), "./cmd/db-admin")
+	}
+	require.True(t, built, "the build stage builds ./cmd/db-admin")
+}
