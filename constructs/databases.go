@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsrds"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -19,10 +18,6 @@ import (
 // MasterUsername is the RDS master login of every instance. Like RDS's own
 // master it has rds_superuser (CREATEDB, CREATEROLE), not SUPERUSER.
 const MasterUsername = "supabase_admin"
-
-// rdsExcludedPasswordCharacters are the characters CDK leaves out of
-// generated RDS passwords; rotation must generate the same kind.
-const rdsExcludedPasswordCharacters = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"
 
 // rdsLogExports are the PostgreSQL logs RDS publishes to CloudWatch Logs.
 var rdsLogExports = []string{"postgresql", "upgrade"}
@@ -38,8 +33,9 @@ type DatabasesProps struct {
 
 // Database is one RDS instance with its generated master secret.
 type Database struct {
-	ID       string
-	Instance awsrds.DatabaseInstance
+	ID            string
+	Instance      awsrds.DatabaseInstance
+	SecurityGroup awsec2.ISecurityGroup
 }
 
 // Databases holds the primary (platform databases kong and
@@ -112,22 +108,11 @@ func NewDatabases(scope constructs.Construct, id string, props *DatabasesProps) 
 		inst := awsrds.NewDatabaseInstance(scope, jsii.String("Instance"), instProps)
 		inst.Node().AddDependency(logGroups...)
 		awscdk.Tags_Of(inst).Add(jsii.String("supabase:role"), jsii.String(role), nil)
-		// The rotation Lambda runs with the DbAdmin group, whose 5432 access
-		// is already in the matrix. Its target is given with a literal port
-		// so the rule it adds is the same rule, not a second one on the
-		// instance's port attribute.
-		awssecretsmanager.NewSecretRotation(scope, jsii.String("Rotation"), &awssecretsmanager.SecretRotationProps{
-			Application: awssecretsmanager.SecretRotationApplication_POSTGRES_ROTATION_SINGLE_USER(),
-			Secret:      inst.Secret(),
-			Target: awsec2.NewConnections(&awsec2.ConnectionsProps{
-				SecurityGroups: &[]awsec2.ISecurityGroup{sg},
-				DefaultPort:    awsec2.Port_Tcp(jsii.Number(PortPostgres)),
-			}),
-			Vpc:                props.Vpc,
-			VpcSubnets:         PrivateSubnets(),
-			SecurityGroup:      props.SecurityGroups.DbAdmin,
-			AutomaticallyAfter: awscdk.Duration_Days(jsii.Number(30)),
-			ExcludeCharacters:  jsii.String(rdsExcludedPasswordCharacters),
+		rotateSecret(scope, "Rotation", rotationProps{
+			Secret:  inst.Secret(),
+			Target:  sg,
+			Vpc:     props.Vpc,
+			Rotator: props.SecurityGroups.DbAdmin,
 		})
 
 		var s []suppression
@@ -141,7 +126,7 @@ func NewDatabases(scope constructs.Construct, id string, props *DatabasesProps) 
 			s = append(s, suppression{"RDS10", fmt.Sprintf("Deletion protection is off for %s by config (deletionProtection=false), an explicit operator choice.", name)})
 		}
 		suppress(inst, s...)
-		return Database{ID: name, Instance: inst}
+		return Database{ID: name, Instance: inst, SecurityGroup: sg}
 	}
 
 	d.Primary = build("primary", "platform", cfg.Primary, props.SecurityGroups.PrimaryDb)
