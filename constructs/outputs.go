@@ -10,6 +10,7 @@ import (
 
 type OutputsProps struct {
 	Databases *Databases
+	Bootstrap *PlatformBootstrap
 }
 
 // NewOutputs publishes what an operator needs after a deploy. Secret values
@@ -25,6 +26,9 @@ func NewOutputs(scope constructs.Construct, id string, props *OutputsProps) cons
 	for _, w := range props.Databases.Workers {
 		out("Worker"+constructID(w.ID)+"Endpoint", fmt.Sprintf("Tenant PostgreSQL worker %s host:port", w.ID), endpoint(w))
 	}
+	out("DbAdminFunctionName", "db-admin Lambda: aws lambda invoke --function-name <this> --payload '{\"operation\":\"list_databases\"}'", props.Bootstrap.Function.FunctionName())
+	out("KongDbSecretArn", "Secrets Manager ARN of the kong database login", props.Bootstrap.KongSecret.SecretArn())
+	out("TenantManagerDbSecretArn", "Secrets Manager ARN of the tenant_manager database login", props.Bootstrap.TenantManagerSecret.SecretArn())
 	return this
 }
 

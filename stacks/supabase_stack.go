@@ -20,6 +20,9 @@ const StackID = "SupabaseStack"
 
 type SupabaseStackProps struct {
 	Config config.Config
+	// ServicesDir is the folder of the services' sibling modules, relative
+	// to the working directory; "services" when empty.
+	ServicesDir string
 }
 
 type SupabaseStack struct {
@@ -28,6 +31,7 @@ type SupabaseStack struct {
 	SecurityGroups *platform.SecurityGroups
 	Databases      *platform.Databases
 	Cache          *platform.Cache
+	Bootstrap      *platform.PlatformBootstrap
 }
 
 // NewSupabaseStack builds the platform from a validated config.
@@ -74,7 +78,18 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 		Config:        cfg.Cache,
 		SecurityGroup: sgs.Redis,
 	})
-	platform.NewOutputs(stack, "Outputs", &platform.OutputsProps{Databases: dbs})
+	servicesDir := props.ServicesDir
+	if servicesDir == "" {
+		servicesDir = "services"
+	}
+	bootstrap := platform.NewPlatformBootstrap(stack, "PlatformBootstrap", &platform.PlatformBootstrapProps{
+		Vpc:            network.Vpc,
+		Databases:      dbs,
+		SecurityGroups: sgs,
+		ServicesDir:    servicesDir,
+		LogRetention:   logRetention,
+	})
+	platform.NewOutputs(stack, "Outputs", &platform.OutputsProps{Databases: dbs, Bootstrap: bootstrap})
 
-	return &SupabaseStack{Stack: stack, Network: network, SecurityGroups: sgs, Databases: dbs, Cache: cache}
+	return &SupabaseStack{Stack: stack, Network: network, SecurityGroups: sgs, Databases: dbs, Cache: cache, Bootstrap: bootstrap}
 }

@@ -62,7 +62,7 @@ func synth(t *testing.T, path string) *synthesized {
 		Context: &map[string]any{"aws:cdk:bundling-stacks": []string{}},
 		Outdir:  jsii.String(outdir),
 	})
-	stack := stacks.NewSupabaseStack(app, stacks.StackID, &stacks.SupabaseStackProps{Config: cfg})
+	stack := stacks.NewSupabaseStack(app, stacks.StackID, &stacks.SupabaseStackProps{Config: cfg, ServicesDir: "../services"})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true), Reports: jsii.Bool(false)}), nil)
 	tpl := assertions.Template_FromStack(stack.Stack, nil)
 	raw, err := json.Marshal(tpl.ToJSON())

@@ -126,14 +126,14 @@ func TestDatabases(t *testing.T) {
 				require.Contains(t, string(pw), ":SecretString:password::}}")
 				require.Equal(t, map[string]string{"snapshot": "Snapshot", "retain": "Retain"}[s.cfg.Database.RemovalPolicy], r["DeletionPolicy"], id)
 			}
-			require.Len(t, secrets, 2+tc.workers, "a master secret per instance plus the Redis AUTH token")
+			require.Len(t, secrets, 1+tc.workers+1+2, "a master secret per instance, the Redis AUTH token, the kong and tenant_manager logins")
 			for id, r := range secrets {
 				p := props(r)
 				require.NotNil(t, p["GenerateSecretString"], "secret %s is generated", id)
 				require.Nil(t, p["SecretString"], "secret %s has no literal value", id)
 				require.NotNil(t, p["KmsKeyId"], "secret %s uses a customer-managed key", id)
 			}
-			s.template.ResourceCountIs(jsii.String("AWS::SecretsManager::RotationSchedule"), jsii.Number(1+tc.workers))
+			s.template.ResourceCountIs(jsii.String("AWS::SecretsManager::RotationSchedule"), jsii.Number(1+tc.workers+2))
 		})
 	}
 	t.Run("removal policy from config", func(t *testing.T) {
