@@ -12,16 +12,22 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 
 apt_updated=false
 apt_install() {
+	local sudo=""
 	if [ "$(id -u)" -ne 0 ]; then
-		log "missing Debian packages: $*; install them with: sudo apt-get install -y $*"
-		exit 1
+		# CI runners and developer machines: passwordless sudo, or ask.
+		if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+			sudo="sudo"
+		else
+			log "missing Debian packages: $*; install them with: sudo apt-get install -y $*"
+			exit 1
+		fi
 	fi
 	if ! $apt_updated; then
-		apt-get update -qq >/dev/null
+		$sudo apt-get update -qq >/dev/null
 		apt_updated=true
 	fi
 	log "apt-get install $*"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
 if ! command -v go >/dev/null 2>&1; then
@@ -58,6 +64,10 @@ fi
 
 if ! command -v shellcheck >/dev/null 2>&1; then
 	apt_install shellcheck
+fi
+if ! command -v busted >/dev/null 2>&1 || ! command -v luajit >/dev/null 2>&1 ||
+	! luajit -e 'require("cjson"); require("openssl.hmac")' >/dev/null 2>&1; then
+	apt_install lua-busted luajit lua-cjson lua-luaossl
 fi
 if ! command -v git >/dev/null 2>&1; then
 	apt_install git

@@ -18,7 +18,7 @@ if [ -n "$unformatted" ]; then
 fi
 
 echo "== shellcheck"
-shellcheck scripts/*.sh .ci/run
+shellcheck scripts/*.sh .ci/run services/kong/config/docker-entrypoint.sh
 
 echo "== actionlint"
 # Pinned; built from the Go module proxy on first use.
@@ -30,10 +30,14 @@ go vet ./...
 echo "== go test (CDK app)"
 go test -count=1 ./...
 
-# Each runtime service is its own Go module (services/<name>/go.mod).
-for mod in services/*/go.mod; do
-	[ -e "$mod" ] || continue
+# Each runtime service is its own Go module (services/<name>/go.mod, and
+# services/kong/crosscheck, which checks the Lua plugin against Go libraries).
+mods="$(find services -name go.mod -not -path '*/node_modules/*' | sort)"
+for mod in $mods; do
 	dir="$(dirname "$mod")"
 	echo "== $dir: go vet, go test"
 	(cd "$dir" && go vet ./... && go test -count=1 ./...)
 done
+
+echo "== services/kong: busted (LuaJIT)"
+(cd services/kong && busted --lua=luajit spec)

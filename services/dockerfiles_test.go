@@ -167,3 +167,37 @@ func TestDbAdminDockerfile(t *testing.T) {
 	}
 	require.True(t, built, "the build stage builds ./cmd/db-admin")
 }
+
+func TestKongDockerfile(t *testing.T) {
+	stages := parseDockerfile(t, "kong/Dockerfile")
+	require.Len(t, stages, 1)
+	final := stages[0]
+	require.Regexp(t, `^kong:3\.\d+\.\d+$`, final.image, "a pinned Kong 3.x")
+
+	copies := map[string]string{}
+	for _, in := range final.find("copy") {
+		copies[in.args[len(in.args)-1]] = in.args[0]
+	}
+	require.Equal(t, "kong/plugins/dynamic-lambda-router/", copies["/usr/local/share/lua/5.1/kong/plugins/dynamic-lambda-router/"])
+	require.Equal(t, "config/", copies["/opt/supabase-kong/"])
+
+	env := final.env()
+	require.Equal(t, "bundled,dynamic-lambda-router", env["KONG_PLUGINS"])
+	require.Equal(t, "on", env["KONG_PG_SSL"])
+	require.Equal(t, "postgres", env["KONG_DATABASE"])
+	require.Contains(t, env["KONG_PROXY_LISTEN"], ":8000")
+	require.Contains(t, env["KONG_ADMIN_LISTEN"], ":8001")
+	require.Contains(t, env["KONG_NGINX_MAIN_ENV"], "KONG_REDIS_PASSWORD", "the env vault can read the Redis token")
+	require.Contains(t, env["KONG_NGINX_MAIN_ENV"], "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "the plugin can find the task role")
+
+	users := final.find("user")
+	require.NotEmpty(t, users)
+	require.Equal(t, []string{"kong"}, users[len(users)-1].args, "Kong runs as the unprivileged kong user")
+	require.NotEmpty(t, final.find("healthcheck"))
+	entry := final.find("entrypoint")
+	require.Len(t, entry, 1)
+	require.Equal(t, []string{"/opt/supabase-kong/docker-entrypoint.sh"}, entry[0].args)
+	cmd := final.find("cmd")
+	require.Len(t, cmd, 1)
+	require.Equal(t, []string{"kong", "docker-start"}, cmd[0].args)
+}
