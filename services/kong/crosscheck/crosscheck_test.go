@@ -252,4 +252,3 @@ func TestCallerIdentityRequestMatchesSdk(t *testing.T) {
 	require.Equal(t, req.Header.Get("Authorization"), got["Authorization"])
 	require.Contains(t, got["Authorization"], "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-tenant-manager-audience,")
 }
-
