@@ -30,6 +30,9 @@ go vet ./...
 echo "== go test (CDK app)"
 go test -count=1 ./...
 
+echo "== services/kong: busted (LuaJIT)"
+(cd services/kong && busted --lua=luajit spec)
+
 # Each runtime service is its own Go module (services/<name>/go.mod, and
 # services/kong/crosscheck, which checks the Lua plugin against Go libraries).
 mods="$(find services -name go.mod -not -path '*/node_modules/*' | sort)"
@@ -39,5 +42,3 @@ for mod in $mods; do
 	(cd "$dir" && go vet ./... && go test -count=1 ./...)
 done
 
-echo "== services/kong: busted (LuaJIT)"
-(cd services/kong && busted --lua=luajit spec)
