@@ -69,6 +69,9 @@ if ! command -v busted >/dev/null 2>&1 || ! command -v luajit >/dev/null 2>&1 ||
 	! luajit -e 'require("cjson"); require("openssl.hmac")' >/dev/null 2>&1; then
 	apt_install lua-busted luajit lua-cjson lua-luaossl
 fi
+if ! command -v redis-server >/dev/null 2>&1; then
+	apt_install redis-server
+fi
 if ! command -v git >/dev/null 2>&1; then
 	apt_install git
 fi

@@ -1,0 +1,164 @@
+// Package app wires the tenant-manager from its configuration: platform
+// database (migrated at start), workers, Kong, Lambda, Redis, STS.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/api"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/callerid"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/config"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/kongadmin"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/lambdas"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/provision"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/secretbox"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/store"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/worker"
+)
+
+// App is a running tenant-manager minus its HTTP listener.
+type App struct {
+	Service *provision.Service
+	Server  *api.Server
+	closers []func()
+}
+
+// Close releases pools and clients.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+type redisCache struct{ c *redis.Client }
+
+func (r redisCache) Del(ctx context.Context, keys ...string) error {
+	return r.c.Del(ctx, keys...).Err()
+}
+
+// New connects everything; on error nothing is left open.
+func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.Logger) (_ *App, err error) {
+	a := &App{}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	box, err := secretbox.New(cfg.EncryptionKey)
+	if err != nil {
+		return nil, fmt.Errorf("ENCRYPTION_KEY: %w", err)
+	}
+	gatewayRole, ok := callerid.IAMRole(cfg.GatewayRoleARN)
+	if !ok {
+		return nil, fmt.Errorf("GATEWAY_ROLE_ARN: not an IAM role ARN")
+	}
+	tenantRole, ok := callerid.IAMRole(cfg.TenantLambdaRoleARN)
+	if !ok {
+		return nil, fmt.Errorf("TENANT_LAMBDA_ROLE_ARN: not an IAM role ARN")
+	}
+
+	platform, err := pgxpool.New(ctx, cfg.PlatformDatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("PLATFORM_DATABASE_URL: %w", err)
+	}
+	a.closers = append(a.closers, platform.Close)
+	if err := store.Migrate(ctx, platform); err != nil {
+		return nil, fmt.Errorf("platform database: %w", err)
+	}
+	st := &store.Store{Pool: platform}
+
+	sm := secretsmanager.NewFromConfig(awsCfg)
+	workers := map[string]provision.TenantDB{}
+	var rows []store.WorkerRow
+	for _, w := range cfg.Workers {
+		if w.SecretArn != "" {
+			out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(w.SecretArn)})
+			if err != nil {
+				return nil, fmt.Errorf("WORKERS %s: reading secret %s: %w", w.ID, w.SecretArn, err)
+			}
+			var s struct {
+				Username string `json:"username"`
+				Password string `json:"password"`
+			}
+			if out.SecretString == nil || json.Unmarshal([]byte(*out.SecretString), &s) != nil || s.Password == "" {
+				return nil, fmt.Errorf("WORKERS %s: secret %s has no password", w.ID, w.SecretArn)
+			}
+			w.Password = s.Password
+			if w.User == "" {
+				w.User = s.Username
+			}
+		}
+		dsn := func(database string) string {
+			return (&url.URL{Scheme: "postgres", User: url.UserPassword(w.User, w.Password), Host: net.JoinHostPort(w.Host, strconv.Itoa(w.Port)),
+				Path: "/" + database, RawQuery: "sslmode=" + url.QueryEscape(w.SSLMode) + "&application_name=tenant-manager"}).String()
+		}
+		pcfg, err := pgxpool.ParseConfig(dsn("postgres"))
+		if err != nil {
+			return nil, fmt.Errorf("WORKERS %s: invalid connection settings", w.ID)
+		}
+		pcfg.MaxConns = 8
+		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+		if err != nil {
+			return nil, fmt.Errorf("WORKERS %s: %w", w.ID, err)
+		}
+		a.closers = append(a.closers, pool.Close)
+		workers[w.ID] = &worker.Worker{
+			ID:      w.ID,
+			Pool:    pool,
+			Connect: func(ctx context.Context, database string) (*pgx.Conn, error) { return pgx.Connect(ctx, dsn(database)) },
+			Log:     log,
+		}
+		rows = append(rows, store.WorkerRow{ID: w.ID, Endpoint: w.Host, Port: w.Port, MaxTenants: w.MaxTenants})
+	}
+	if err := st.SyncWorkers(ctx, rows); err != nil {
+		return nil, fmt.Errorf("syncing workers: %w", err)
+	}
+
+	ropts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	rc := redis.NewClient(ropts)
+	a.closers = append(a.closers, func() { rc.Close() })
+
+	httpClient := &http.Client{Timeout: 10 * time.Second}
+	a.Service = &provision.Service{
+		Store:   st,
+		Box:     box,
+		Workers: workers,
+		Functions: &lambdas.Client{API: lambda.NewFromConfig(awsCfg), Settings: lambdas.Settings{
+			ImageURI: cfg.PostgrestImageURI, RoleARN: cfg.TenantLambdaRoleARN,
+			SubnetIDs: cfg.SubnetIDs, SecurityGroupIDs: cfg.SecurityGroupIDs,
+			MemoryMiB: int32(cfg.LambdaMemoryMiB), TimeoutSeconds: int32(cfg.LambdaTimeoutSec),
+			ConfigServiceURL: cfg.ConfigServiceURL, STSEndpoint: cfg.STSEndpoint,
+		}},
+		Gateway: &kongadmin.Client{BaseURL: cfg.KongAdminURL, HTTP: httpClient},
+		Cache:   redisCache{rc},
+		Log:     log,
+	}
+	a.Server = &api.Server{
+		Service:     a.Service,
+		AdminToken:  cfg.AdminToken,
+		Verifier:    &callerid.Verifier{STSEndpoint: cfg.STSEndpoint, HTTP: httpClient},
+		GatewayRole: gatewayRole,
+		TenantRole:  tenantRole,
+		Ready:       func(ctx context.Context) error { return platform.Ping(ctx) },
+		Log:         log,
+	}
+	return a, nil
+}

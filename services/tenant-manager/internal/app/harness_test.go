@@ -1,0 +1,312 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/stretchr/testify/require"
+
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/config"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/kongadmin/kongfake"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/pgtest"
+)
+
+// One of each server per test binary: two PostgreSQL 16 clusters (the
+// first also holds the platform databases), moto, Redis.
+var env struct {
+	pg1, pg2       *pgtest.Server
+	motoURL        string
+	redisAddr      string
+	tenantRoleARN  string
+	gatewayRoleARN string
+	subnet, sg     string
+	aws            aws.Config
+	platformDBs    atomic.Int64
+}
+
+const adminToken = "test-admin-token-0123456789abcdef0123456789"
+
+func TestMain(m *testing.M) {
+	code, err := setup(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test setup:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func freePort() int {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func waitHTTP(url string) error {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+	}
+	return fmt.Errorf("%s did not answer", url)
+}
+
+func setup(m *testing.M) (int, error) {
+	var err error
+	if env.pg1, err = pgtest.Start(); err != nil {
+		return 0, err
+	}
+	defer env.pg1.Stop()
+	if env.pg2, err = pgtest.Start(); err != nil {
+		return 0, err
+	}
+	defer env.pg2.Stop()
+
+	motoPort := freePort()
+	moto := exec.Command("moto_server", "-H", "127.0.0.1", "-p", fmt.Sprint(motoPort))
+	if err := moto.Start(); err != nil {
+		return 0, fmt.Errorf("moto_server (run scripts/setup.sh): %w", err)
+	}
+	defer func() { moto.Process.Kill(); moto.Wait() }()
+	env.motoURL = fmt.Sprintf("http://127.0.0.1:%d", motoPort)
+	if err := waitHTTP(env.motoURL + "/moto-api/"); err != nil {
+		return 0, err
+	}
+
+	redisPort := freePort()
+	redis := exec.Command("redis-server", "--port", fmt.Sprint(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	if err := redis.Start(); err != nil {
+		return 0, fmt.Errorf("redis-server (run scripts/setup.sh): %w", err)
+	}
+	defer func() { redis.Process.Kill(); redis.Wait() }()
+	env.redisAddr = fmt.Sprintf("127.0.0.1:%d", redisPort)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", env.redisAddr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			return 0, errors.New("redis-server did not start")
+		}
+	}
+
+	env.aws = aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""), BaseEndpoint: aws.String(env.motoURL)}
+	ctx := context.Background()
+	im := iam.NewFromConfig(env.aws)
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["lambda.amazonaws.com","ecs-tasks.amazonaws.com"]},"Action":"sts:AssumeRole"}]}`
+	for name, dst := range map[string]*string{"tenant-lambda-role": &env.tenantRoleARN, "kong-task-role": &env.gatewayRoleARN} {
+		out, err := im.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})
+		if err != nil {
+			return 0, err
+		}
+		*dst = *out.Role.Arn
+	}
+	ec := ec2.NewFromConfig(env.aws)
+	vpc, err := ec.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
+	if err != nil {
+		return 0, err
+	}
+	sn, err := ec.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String("10.0.1.0/24")})
+	if err != nil {
+		return 0, err
+	}
+	sg, err := ec.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("lambda"), Description: aws.String("lambda"), VpcId: vpc.Vpc.VpcId})
+	if err != nil {
+		return 0, err
+	}
+	env.subnet, env.sg = *sn.Subnet.SubnetId, *sg.GroupId
+	return m.Run(), nil
+}
+
+// tm is one tenant-manager under test with its own platform database and
+// Kong fake.
+type tm struct {
+	t      testing.TB
+	app    *App
+	srv    *httptest.Server
+	kong   *kongfake.Kong
+	cfg    *config.Config
+	lambda *lambda.Client
+}
+
+type option func(*config.Config)
+
+func newTM(t testing.TB, opts ...option) *tm {
+	t.Helper()
+	ctx := context.Background()
+	n := env.platformDBs.Add(1)
+	dbName := fmt.Sprintf("platform_%d", n)
+	conn, err := env.pg1.Connect(ctx, env.pg1.AdminUser, env.pg1.AdminPassword, "postgres")
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+dbName)
+	conn.Close(ctx)
+	require.NoError(t, err)
+
+	kong := kongfake.New()
+	workers := fmt.Sprintf(`[{"id":"worker-1","host":"127.0.0.1","port":%d,"user":%q,"password":%q,"sslmode":"require","maxTenants":100},
+		{"id":"worker-2","host":"127.0.0.1","port":%d,"user":%q,"password":%q,"sslmode":"require","maxTenants":100}]`,
+		env.pg1.Port, env.pg1.AdminUser, env.pg1.AdminPassword, env.pg2.Port, env.pg2.AdminUser, env.pg2.AdminPassword)
+	vars := map[string]string{
+		"PLATFORM_DATABASE_URL":            env.pg1.URL(env.pg1.AdminUser, env.pg1.AdminPassword, dbName),
+		"WORKERS":                          workers,
+		"KONG_ADMIN_URL":                   kong.Server.URL,
+		"REDIS_URL":                        "redis://" + env.redisAddr + "/0",
+		"ADMIN_TOKEN":                      adminToken,
+		"ENCRYPTION_KEY":                   base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)),
+		"POSTGREST_IMAGE_URI":              "123456789012.dkr.ecr.us-east-1.amazonaws.com/postgrest-lambda:test",
+		"TENANT_LAMBDA_ROLE_ARN":           env.tenantRoleARN,
+		"TENANT_LAMBDA_SUBNET_IDS":         env.subnet,
+		"TENANT_LAMBDA_SECURITY_GROUP_IDS": env.sg,
+		"TENANT_LAMBDA_MEMORY_MIB":         "512",
+		"TENANT_LAMBDA_TIMEOUT_SECONDS":    "30",
+		"CONFIG_SERVICE_URL":               "http://tenant-manager.kong.local:8080",
+		"GATEWAY_ROLE_ARN":                 env.gatewayRoleARN,
+		"STS_ENDPOINT":                     env.motoURL,
+		"AWS_REGION":                       "us-east-1",
+	}
+	cfg, err := config.Load(func(k string) string { return vars[k] })
+	require.NoError(t, err)
+	for _, o := range opts {
+		o(cfg)
+	}
+	a, err := New(ctx, cfg, env.aws, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	srv := httptest.NewServer(a.Server.Handler())
+	t.Cleanup(func() {
+		// The workers, moto and Redis are shared: deprovision what this
+		// tenant-manager made so tests stay independent.
+		kong.Down, kong.FailPaths = false, nil
+		if ps, err := a.Service.Store.ListProjects(context.Background()); err == nil {
+			for _, p := range ps {
+				if err := a.Service.Delete(context.Background(), p.ID); err != nil {
+					t.Errorf("cleaning up %s: %v", p.ID, err)
+				}
+			}
+		}
+		srv.Close()
+		a.Close()
+		kong.Close()
+	})
+	return &tm{t: t, app: a, srv: srv, kong: kong, cfg: cfg, lambda: lambda.NewFromConfig(env.aws)}
+}
+
+// do sends a request; token "" means no Authorization header.
+// tamper rewrites one header inside an X-Caller-Identity value.
+func tamper(t testing.TB, header, key, value string) string {
+	raw, err := base64.StdEncoding.DecodeString(header)
+	require.NoError(t, err)
+	var p map[string]map[string]string
+	require.NoError(t, json.Unmarshal(raw, &p))
+	p["headers"][key] = value
+	b, err := json.Marshal(p)
+	require.NoError(t, err)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func (m *tm) do(method, path, token string, body string, headers ...string) (int, map[string]any) {
+	m.t.Helper()
+	req, err := http.NewRequest(method, m.srv.URL+path, strings.NewReader(body))
+	require.NoError(m.t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(m.t, err)
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(data) > 0 {
+		require.NoError(m.t, json.Unmarshal(data, &out), string(data))
+	}
+	return resp.StatusCode, out
+}
+
+func (m *tm) create(id string) (int, map[string]any) {
+	return m.do("POST", "/project/create-pgrest-lambda", adminToken, `{"projectId":"`+id+`"}`)
+}
+
+// identity signs the §6.6 X-Caller-Identity as a session of roleARN.
+func identity(t testing.TB, roleARN, session string, at time.Time) string {
+	t.Helper()
+	ctx := context.Background()
+	out, err := sts.NewFromConfig(env.aws).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String(session)})
+	require.NoError(t, err)
+	c := aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId, SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}
+	body := "Action=GetCallerIdentity&Version=2011-06-15"
+	req, err := http.NewRequest("POST", env.motoURL, nil)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	req.Header.Set("X-Tenant-Manager-Audience", "tenant-manager")
+	sum := sha256.Sum256([]byte(body))
+	require.NoError(t, v4.NewSigner().SignHTTP(ctx, c, req, hex.EncodeToString(sum[:]), "sts", "us-east-1", at))
+	h := map[string]string{}
+	for _, k := range []string{"Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Tenant-Manager-Audience", "Content-Type"} {
+		h[k] = req.Header.Get(k)
+	}
+	b, err := json.Marshal(map[string]any{"headers": h})
+	require.NoError(t, err)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// leftovers lists whatever of a project still exists anywhere.
+func (m *tm) leftovers(id string) []string {
+	m.t.Helper()
+	ctx := context.Background()
+	var out []string
+	var n int
+	require.NoError(m.t, m.app.Service.Store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM projects WHERE id = $1) + (SELECT count(*) FROM api_keys WHERE project_id = $1)
+		+ (SELECT count(*) FROM jwt_keys WHERE project_id = $1) + (SELECT count(*) FROM postgrest_config WHERE project_id = $1)`, id).Scan(&n))
+	if n > 0 {
+		out = append(out, fmt.Sprintf("%d platform rows", n))
+	}
+	for i, pg := range []*pgtest.Server{env.pg1, env.pg2} {
+		conn, err := pg.Connect(ctx, "postgres", pg.SuperPassword, "postgres")
+		require.NoError(m.t, err)
+		var dbs, roles int
+		require.NoError(m.t, conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM pg_database WHERE datname = $1), (SELECT count(*) FROM pg_roles WHERE rolname LIKE $2)`,
+			"supabase_"+strings.ReplaceAll(id, "-", "_"), id+"\\_%").Scan(&dbs, &roles))
+		conn.Close(ctx)
+		if dbs+roles > 0 {
+			out = append(out, fmt.Sprintf("worker-%d: %d databases, %d roles", i+1, dbs, roles))
+		}
+	}
+	if _, err := m.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("postgrest-" + id)}); err == nil {
+		out = append(out, "lambda")
+	}
+	for _, role := range []string{"anon", "service_role"} {
+		if m.kong.Consumer(id+"--"+role) != nil {
+			out = append(out, "kong consumer "+role)
+		}
+	}
+	return out
+}

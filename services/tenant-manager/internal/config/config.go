@@ -1,0 +1,169 @@
+// Package config reads the tenant-manager's environment. A missing or
+// malformed variable is reported in one line naming it.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Worker is one entry of WORKERS.
+type Worker struct {
+	ID         string `json:"id"`
+	Host       string `json:"host"`
+	Port       int    `json:"port"`
+	User       string `json:"user"`
+	Password   string `json:"password"`
+	SecretArn  string `json:"secretArn"`
+	SSLMode    string `json:"sslmode"`
+	MaxTenants int    `json:"maxTenants"`
+}
+
+// Config is the whole environment.
+type Config struct {
+	ListenAddr          string
+	PlatformDatabaseURL string
+	Workers             []Worker
+	KongAdminURL        string
+	RedisURL            string
+	AdminToken          string
+	EncryptionKey       string
+	PostgrestImageURI   string
+	TenantLambdaRoleARN string
+	SubnetIDs           []string
+	SecurityGroupIDs    []string
+	LambdaMemoryMiB     int
+	LambdaTimeoutSec    int
+	ConfigServiceURL    string
+	GatewayRoleARN      string
+	STSEndpoint         string
+	Region              string
+}
+
+var (
+	workerIDRe = regexp.MustCompile(`^[a-z]([a-z0-9]|-[a-z0-9]){0,62}$`)
+	roleARNRe  = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/.+$`)
+)
+
+// Load reads the configuration through getenv.
+func Load(getenv func(string) string) (*Config, error) {
+	c := &Config{ListenAddr: getenv("LISTEN_ADDR")}
+	if c.ListenAddr == "" {
+		c.ListenAddr = ":8080"
+	}
+	var err error
+	req := func(name string) string {
+		v := getenv(name)
+		if v == "" && err == nil {
+			err = fmt.Errorf("%s: must be set", name)
+		}
+		return v
+	}
+	urlVar := func(name string, schemes ...string) string {
+		v := req(name)
+		if err != nil {
+			return v
+		}
+		u, perr := url.Parse(v)
+		if perr != nil || u.Host == "" || !contains(schemes, u.Scheme) {
+			err = fmt.Errorf("%s: must be a %s URL", name, strings.Join(schemes, " or "))
+		}
+		return v
+	}
+	intVar := func(name string, lo, hi int) int {
+		v := req(name)
+		if err != nil {
+			return 0
+		}
+		n, perr := strconv.Atoi(v)
+		if perr != nil || n < lo || n > hi {
+			err = fmt.Errorf("%s: must be a whole number %d..%d, got %q", name, lo, hi, v)
+		}
+		return n
+	}
+	list := func(name string) []string {
+		v := req(name)
+		var out []string
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		if len(out) == 0 && err == nil {
+			err = fmt.Errorf("%s: must be a comma-separated list", name)
+		}
+		return out
+	}
+	roleVar := func(name string) string {
+		v := req(name)
+		if err == nil && !roleARNRe.MatchString(v) {
+			err = fmt.Errorf("%s: must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)", name)
+		}
+		return v
+	}
+
+	c.PlatformDatabaseURL = urlVar("PLATFORM_DATABASE_URL", "postgres", "postgresql")
+	workersJSON := req("WORKERS")
+	if err == nil {
+		if jerr := json.Unmarshal([]byte(workersJSON), &c.Workers); jerr != nil || len(c.Workers) == 0 {
+			err = fmt.Errorf(`WORKERS: must be a JSON list of {"id", "host", "port", "user", "password" or "secretArn", "sslmode", "maxTenants"}`)
+		}
+	}
+	seen := map[string]bool{}
+	for i, w := range c.Workers {
+		if err != nil {
+			break
+		}
+		switch {
+		case !workerIDRe.MatchString(w.ID) || seen[w.ID]:
+			err = fmt.Errorf("WORKERS[%d].id: %q must be a unique DNS label", i, w.ID)
+		case w.Host == "":
+			err = fmt.Errorf("WORKERS[%d].host: must be set", i)
+		case w.Password == "" && w.SecretArn == "":
+			err = fmt.Errorf("WORKERS[%d]: needs password or secretArn", i)
+		case w.MaxTenants < 1:
+			err = fmt.Errorf("WORKERS[%d].maxTenants: must be at least 1", i)
+		}
+		seen[w.ID] = true
+		if c.Workers[i].Port == 0 {
+			c.Workers[i].Port = 5432
+		}
+		if c.Workers[i].SSLMode == "" {
+			c.Workers[i].SSLMode = "require"
+		}
+	}
+	c.KongAdminURL = urlVar("KONG_ADMIN_URL", "http", "https")
+	c.RedisURL = urlVar("REDIS_URL", "redis", "rediss")
+	c.AdminToken = req("ADMIN_TOKEN")
+	if err == nil && len(c.AdminToken) < 32 {
+		err = fmt.Errorf("ADMIN_TOKEN: must be at least 32 characters")
+	}
+	c.EncryptionKey = req("ENCRYPTION_KEY")
+	c.PostgrestImageURI = req("POSTGREST_IMAGE_URI")
+	c.TenantLambdaRoleARN = roleVar("TENANT_LAMBDA_ROLE_ARN")
+	c.SubnetIDs = list("TENANT_LAMBDA_SUBNET_IDS")
+	c.SecurityGroupIDs = list("TENANT_LAMBDA_SECURITY_GROUP_IDS")
+	c.LambdaMemoryMiB = intVar("TENANT_LAMBDA_MEMORY_MIB", 128, 10240)
+	c.LambdaTimeoutSec = intVar("TENANT_LAMBDA_TIMEOUT_SECONDS", 1, 900)
+	c.ConfigServiceURL = urlVar("CONFIG_SERVICE_URL", "http", "https")
+	c.GatewayRoleARN = roleVar("GATEWAY_ROLE_ARN")
+	c.STSEndpoint = urlVar("STS_ENDPOINT", "http", "https")
+	c.Region = req("AWS_REGION")
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,60 @@
+package config
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func valid() map[string]string {
+	return map[string]string{
+		"PLATFORM_DATABASE_URL":            "postgres://tm:pw@primary:5432/supabase_platform?sslmode=require",
+		"WORKERS":                          `[{"id":"supabase-worker-01","host":"w1","user":"admin","secretArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:w1","maxTenants":50}]`,
+		"KONG_ADMIN_URL":                   "http://kong-gateway.kong.local:8001",
+		"REDIS_URL":                        "rediss://:token@redis:6379/0",
+		"ADMIN_TOKEN":                      "0123456789abcdef0123456789abcdef",
+		"ENCRYPTION_KEY":                   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		"POSTGREST_IMAGE_URI":              "123456789012.dkr.ecr.us-east-1.amazonaws.com/pg:1",
+		"TENANT_LAMBDA_ROLE_ARN":           "arn:aws:iam::123456789012:role/tenant",
+		"TENANT_LAMBDA_SUBNET_IDS":         "subnet-1, subnet-2",
+		"TENANT_LAMBDA_SECURITY_GROUP_IDS": "sg-1",
+		"TENANT_LAMBDA_MEMORY_MIB":         "512",
+		"TENANT_LAMBDA_TIMEOUT_SECONDS":    "30",
+		"CONFIG_SERVICE_URL":               "http://tenant-manager.kong.local:8080",
+		"GATEWAY_ROLE_ARN":                 "arn:aws:iam::123456789012:role/kong",
+		"STS_ENDPOINT":                     "https://sts.us-east-1.amazonaws.com",
+		"AWS_REGION":                       "us-east-1",
+	}
+}
+
+func TestLoad(t *testing.T) {
+	env := valid()
+	c, err := Load(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.Equal(t, ":8080", c.ListenAddr)
+	require.Equal(t, []string{"subnet-1", "subnet-2"}, c.SubnetIDs)
+	require.Equal(t, 5432, c.Workers[0].Port)
+	require.Equal(t, "require", c.Workers[0].SSLMode)
+}
+
+func TestLoadNamesTheBadVariable(t *testing.T) {
+	for name, tc := range map[string]struct{ key, value, want string }{
+		"missing":       {"KONG_ADMIN_URL", "", "KONG_ADMIN_URL: must be set"},
+		"not a URL":     {"REDIS_URL", "localhost:6379", "REDIS_URL: must be a redis or rediss URL"},
+		"workers json":  {"WORKERS", "[", "WORKERS: must be a JSON list"},
+		"worker secret": {"WORKERS", `[{"id":"w1","host":"h","maxTenants":1}]`, "WORKERS[0]: needs password or secretArn"},
+		"worker id":     {"WORKERS", `[{"id":"W 1","host":"h","password":"p","maxTenants":1}]`, `WORKERS[0].id: "W 1" must be a unique DNS label`},
+		"memory":        {"TENANT_LAMBDA_MEMORY_MIB", "64", "TENANT_LAMBDA_MEMORY_MIB: must be a whole number 128..10240"},
+		"role":          {"GATEWAY_ROLE_ARN", "kong", "GATEWAY_ROLE_ARN: must be an IAM role ARN"},
+		"short token":   {"ADMIN_TOKEN", "short", "ADMIN_TOKEN: must be at least 32 characters"},
+		"subnets":       {"TENANT_LAMBDA_SUBNET_IDS", " , ", "TENANT_LAMBDA_SUBNET_IDS: must be a comma-separated list"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := valid()
+			env[tc.key] = tc.value
+			_, err := Load(func(k string) string { return env[k] })
+			require.ErrorContains(t, err, tc.want)
+			require.NotContains(t, err.Error(), "\n", "one line")
+		})
+	}
+}

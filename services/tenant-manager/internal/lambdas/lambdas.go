@@ -1,0 +1,130 @@
+// Package lambdas creates and deletes a tenant's PostgREST Lambda
+// (postgrest-{id}) and its AWS_IAM Function URL (SPEC §6.1 step 5).
+package lambdas
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// Settings are the same for every tenant function.
+type Settings struct {
+	ImageURI         string
+	RoleARN          string
+	SubnetIDs        []string
+	SecurityGroupIDs []string
+	MemoryMiB        int32
+	TimeoutSeconds   int32
+	ConfigServiceURL string
+	STSEndpoint      string
+	// ActiveTimeout bounds the wait for a new function to become Active.
+	ActiveTimeout time.Duration
+}
+
+// Client manages tenant functions.
+type Client struct {
+	API      *lambda.Client
+	Settings Settings
+}
+
+// FunctionName is the tenant's function: postgrest-{id}.
+func FunctionName(projectID string) string { return "postgrest-" + projectID }
+
+// Function is what a created function is known by.
+type Function struct {
+	Name, ARN, URL string
+}
+
+// Create makes the function, waits until it is Active and adds its URL.
+// On error it may leave a function behind; Delete removes it.
+func (c *Client) Create(ctx context.Context, projectID string) (Function, error) {
+	s := c.Settings
+	name := FunctionName(projectID)
+	out, err := c.API.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName:  aws.String(name),
+		PackageType:   types.PackageTypeImage,
+		Code:          &types.FunctionCode{ImageUri: aws.String(s.ImageURI)},
+		Role:          aws.String(s.RoleARN),
+		MemorySize:    aws.Int32(s.MemoryMiB),
+		Timeout:       aws.Int32(s.TimeoutSeconds),
+		Architectures: []types.Architecture{types.ArchitectureX8664},
+		VpcConfig: &types.VpcConfig{
+			SubnetIds:        s.SubnetIDs,
+			SecurityGroupIds: s.SecurityGroupIDs,
+		},
+		Environment: &types.Environment{Variables: map[string]string{
+			"PROJECT_ID":         projectID,
+			"CONFIG_SOURCE":      "service",
+			"CONFIG_SERVICE_URL": s.ConfigServiceURL,
+			"STS_ENDPOINT":       s.STSEndpoint,
+		}},
+		Description: aws.String("PostgREST of project " + projectID),
+		Tags:        map[string]string{"project": projectID, "managed-by": "supabase-tenant-manager"},
+	})
+	if err != nil {
+		return Function{}, fmt.Errorf("creating function %s: %w", name, err)
+	}
+	timeout := s.ActiveTimeout
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	waiter := lambda.NewFunctionActiveV2Waiter(c.API, func(o *lambda.FunctionActiveV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 200*time.Millisecond, 5*time.Second
+	})
+	if err := waiter.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, timeout); err != nil {
+		return Function{ARN: aws.ToString(out.FunctionArn), Name: name}, fmt.Errorf("function %s did not become Active: %w", name, err)
+	}
+	u, err := c.API.CreateFunctionUrlConfig(ctx, &lambda.CreateFunctionUrlConfigInput{
+		FunctionName: aws.String(name),
+		AuthType:     types.FunctionUrlAuthTypeAwsIam,
+		InvokeMode:   types.InvokeModeBuffered,
+	})
+	if err != nil {
+		return Function{ARN: aws.ToString(out.FunctionArn), Name: name}, fmt.Errorf("creating the URL of %s: %w", name, err)
+	}
+	return Function{Name: name, ARN: aws.ToString(out.FunctionArn), URL: aws.ToString(u.FunctionUrl)}, nil
+}
+
+// Delete removes the URL and the function; missing ones are fine.
+func (c *Client) Delete(ctx context.Context, projectID string) error {
+	name := aws.String(FunctionName(projectID))
+	var nf *types.ResourceNotFoundException
+	if _, err := c.API.DeleteFunctionUrlConfig(ctx, &lambda.DeleteFunctionUrlConfigInput{FunctionName: name}); err != nil && !errors.As(err, &nf) {
+		return fmt.Errorf("deleting the URL of %s: %w", *name, err)
+	}
+	if _, err := c.API.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: name}); err != nil && !errors.As(err, &nf) {
+		return fmt.Errorf("deleting function %s: %w", *name, err)
+	}
+	return nil
+}
+
+// Recycle changes the function's configuration (a CONFIG_GENERATION
+// variable), so Lambda replaces warm instances and new ones fetch the
+// current configuration, e.g. after a JWT secret rotation.
+func (c *Client) Recycle(ctx context.Context, projectID string) error {
+	name := aws.String(FunctionName(projectID))
+	fn, err := c.API.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: name})
+	if err != nil {
+		return fmt.Errorf("reading function %s: %w", *name, err)
+	}
+	vars := map[string]string{}
+	if fn.Environment != nil {
+		for k, v := range fn.Environment.Variables {
+			vars[k] = v
+		}
+	}
+	vars["CONFIG_GENERATION"] = fmt.Sprint(time.Now().UnixNano())
+	if _, err := c.API.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+		FunctionName: name,
+		Environment:  &types.Environment{Variables: vars},
+	}); err != nil {
+		return fmt.Errorf("recycling function %s: %w", *name, err)
+	}
+	return nil
+}
