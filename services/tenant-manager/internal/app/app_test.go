@@ -273,11 +273,15 @@ func TestFaultInjectionLeavesNothingBehind(t *testing.T) {
 			c.Workers = c.Workers[:1]
 		})
 		// Point the only worker at a closed port after start.
+		real := m.app.Service.Workers["worker-1"]
 		m.app.Service.Workers["worker-1"] = unreachable{}
 		status, body := m.create("fault-test")
 		require.Equal(t, http.StatusBadGateway, status)
 		require.Equal(t, "database", body["step"])
 		require.Empty(t, m.leftovers("fault-test"))
+		m.app.Service.Workers["worker-1"] = real
+		status, body = m.create("fault-test")
+		require.Equal(t, http.StatusCreated, status, body)
 	})
 }
 
