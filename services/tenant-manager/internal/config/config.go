@@ -136,8 +136,16 @@ func Load(getenv func(string) string) (*Config, error) {
 			c.Workers[i].SSLMode = "require"
 		}
 	}
+	// Passwords may come separately (ECS injects secrets as whole values,
+	// so a URL cannot embed one).
+	if pw := getenv("PLATFORM_DATABASE_PASSWORD"); pw != "" && err == nil {
+		c.PlatformDatabaseURL = withPassword(c.PlatformDatabaseURL, pw)
+	}
 	c.KongAdminURL = urlVar("KONG_ADMIN_URL", "http", "https")
 	c.RedisURL = urlVar("REDIS_URL", "redis", "rediss")
+	if pw := getenv("REDIS_PASSWORD"); pw != "" && err == nil {
+		c.RedisURL = withPassword(c.RedisURL, pw)
+	}
 	c.AdminToken = req("ADMIN_TOKEN")
 	if err == nil && len(c.AdminToken) < 32 {
 		err = fmt.Errorf("ADMIN_TOKEN: must be at least 32 characters")
@@ -157,6 +165,20 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// withPassword sets the password of a URL's user info.
+func withPassword(raw, password string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	user := ""
+	if u.User != nil {
+		user = u.User.Username()
+	}
+	u.User = url.UserPassword(user, password)
+	return u.String()
 }
 
 func contains(list []string, s string) bool {

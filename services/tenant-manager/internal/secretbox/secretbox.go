@@ -10,6 +10,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 )
@@ -17,11 +18,15 @@ import (
 // Box seals and opens values with one 256-bit key.
 type Box struct{ aead cipher.AEAD }
 
-// New takes the key as standard base64 of exactly 32 bytes.
-func New(keyB64 string) (*Box, error) {
-	key, err := base64.StdEncoding.DecodeString(keyB64)
+// New takes the 32-byte key as standard base64 or as 64 hex digits (what
+// Secrets Manager can generate).
+func New(encoded string) (*Box, error) {
+	key, err := base64.StdEncoding.DecodeString(encoded)
+	if len(encoded) == 64 {
+		key, err = hex.DecodeString(encoded)
+	}
 	if err != nil || len(key) != 32 {
-		return nil, errors.New("must be the standard base64 of 32 random bytes (e.g. openssl rand -base64 32)")
+		return nil, errors.New("must be 32 random bytes as standard base64 (openssl rand -base64 32) or 64 hex digits (openssl rand -hex 32)")
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {

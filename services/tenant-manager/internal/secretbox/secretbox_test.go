@@ -2,6 +2,7 @@ package secretbox
 
 import (
 	"encoding/base64"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -26,6 +27,10 @@ func TestSealOpen(t *testing.T) {
 	require.Error(t, err, "tampering is detected")
 	require.NotContains(t, err.Error(), "s3cret")
 
+	hexBox, err := New(strings.Repeat("ab", 32))
+	require.NoError(t, err)
+	_, err = hexBox.Seal("p1x", "c", []byte("x"))
+	require.NoError(t, err)
 	for _, bad := range []string{"", "short", base64.StdEncoding.EncodeToString(make([]byte, 16)), "!!!"} {
 		_, err := New(bad)
 		require.Error(t, err)
