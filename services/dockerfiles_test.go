@@ -221,3 +221,43 @@ func TestTenantManagerDockerfile(t *testing.T) {
 	}
 	require.True(t, built)
 }
+
+// The thin wrappers of upstream images: pinned, with a health check, and a
+// non-root user where the upstream image has one.
+func TestThinServiceDockerfiles(t *testing.T) {
+	for _, tc := range []struct {
+		dir, image, user string
+	}{
+		{"studio", "supabase/studio:", ""},
+		{"postgres-meta", "supabase/postgres-meta:v", "node"},
+		{"functions", "supabase/edge-runtime:v", ""},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			stages := parseDockerfile(t, filepath.Join(tc.dir, "Dockerfile"))
+			final := stages[len(stages)-1]
+			require.True(t, strings.HasPrefix(final.image, tc.image), final.image)
+			require.NotContains(t, final.image, "latest")
+			hc := final.find("healthcheck")
+			require.Len(t, hc, 1, "a HEALTHCHECK is defined")
+			if tc.user != "" {
+				users := final.find("user")
+				require.NotEmpty(t, users)
+				require.Equal(t, tc.user, users[len(users)-1].args[0])
+			}
+		})
+	}
+	t.Run("functions serves from its main worker on 8080", func(t *testing.T) {
+		stages := parseDockerfile(t, "functions/Dockerfile")
+		cmd := stages[0].find("cmd")
+		require.Len(t, cmd, 1)
+		require.Equal(t, []string{"start", "--main-service", "/home/deno/functions/main", "--port", "8080"}, cmd[0].args)
+		main, err := os.ReadFile("functions/functions/main/index.ts")
+		require.NoError(t, err)
+		require.Contains(t, string(main), `"/health"`)
+		require.Contains(t, string(main), `"functions"`)
+	})
+	t.Run("studio listens on 8000", func(t *testing.T) {
+		stages := parseDockerfile(t, "studio/Dockerfile")
+		require.Equal(t, "8000", stages[0].env()["PORT"])
+	})
+}
