@@ -139,12 +139,12 @@ func Load(getenv func(string) string) (*Config, error) {
 	// Passwords may come separately (ECS injects secrets as whole values,
 	// so a URL cannot embed one).
 	if pw := getenv("PLATFORM_DATABASE_PASSWORD"); pw != "" && err == nil {
-		c.PlatformDatabaseURL = withPassword(c.PlatformDatabaseURL, pw)
+		c.PlatformDatabaseURL = withCredentials(c.PlatformDatabaseURL, getenv("PLATFORM_DATABASE_USER"), pw)
 	}
 	c.KongAdminURL = urlVar("KONG_ADMIN_URL", "http", "https")
 	c.RedisURL = urlVar("REDIS_URL", "redis", "rediss")
 	if pw := getenv("REDIS_PASSWORD"); pw != "" && err == nil {
-		c.RedisURL = withPassword(c.RedisURL, pw)
+		c.RedisURL = withCredentials(c.RedisURL, "", pw)
 	}
 	c.AdminToken = req("ADMIN_TOKEN")
 	if err == nil && len(c.AdminToken) < 32 {
@@ -167,14 +167,13 @@ func Load(getenv func(string) string) (*Config, error) {
 	return c, nil
 }
 
-// withPassword sets the password of a URL's user info.
-func withPassword(raw, password string) string {
+// withCredentials sets the password (and, when given, the user) of a URL.
+func withCredentials(raw, user, password string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return raw
 	}
-	user := ""
-	if u.User != nil {
+	if user == "" && u.User != nil {
 		user = u.User.Username()
 	}
 	u.User = url.UserPassword(user, password)

@@ -38,11 +38,12 @@ func TestLoad(t *testing.T) {
 
 	env["PLATFORM_DATABASE_URL"] = "postgres://tenant_manager@primary:5432/supabase_platform?sslmode=require"
 	env["PLATFORM_DATABASE_PASSWORD"] = "p@ss/word"
+	env["PLATFORM_DATABASE_USER"] = "tenant_manager_clone"
 	env["REDIS_URL"] = "rediss://redis:6379/0"
 	env["REDIS_PASSWORD"] = "auth token"
 	c, err = Load(func(k string) string { return env[k] })
 	require.NoError(t, err)
-	require.Equal(t, "postgres://tenant_manager:p%40ss%2Fword@primary:5432/supabase_platform?sslmode=require", c.PlatformDatabaseURL)
+	require.Equal(t, "postgres://tenant_manager_clone:p%40ss%2Fword@primary:5432/supabase_platform?sslmode=require", c.PlatformDatabaseURL)
 	require.Equal(t, "rediss://:auth%20token@redis:6379/0", c.RedisURL)
 }
 
