@@ -24,8 +24,10 @@ type Config struct {
 	Alarms       Alarms            `json:"alarms"`
 }
 
-// Env pins the stack to an account and region. With no account the stack is
-// environment-agnostic and deploys wherever the CLI's credentials point.
+// Env pins the stack to a region, and optionally an account. The region is
+// always set (default us-east-1): ALB access-log delivery is granted to a
+// per-region principal, which CDK can only name for a known region. With no
+// account the stack deploys to whichever account the credentials point at.
 type Env struct {
 	Account string `json:"account"`
 	Region  string `json:"region"`

@@ -84,6 +84,8 @@ func TestInvalidConfigs(t *testing.T) {
 			[]string{`c.json: database.engineVersion: "12.1" is not a supported PostgreSQL version`}},
 		{"account without AZs", `{"adminCidrs": ["198.51.100.0/24"], "env": {"account": "123456789012", "region": "us-east-1"}}`,
 			[]string{`c.json: network.availabilityZones: must name the 2 AZs when env.account is set`}},
+		{"no region", `{"adminCidrs": ["198.51.100.0/24"], "env": {"region": ""}}`,
+			[]string{`c.json: env.region: "" is not an AWS region name (e.g. us-east-1)`}},
 		{"AZ of another region", `{"adminCidrs": ["198.51.100.0/24"], "env": {"region": "us-east-1"}, "network": {"maxAzs": 2, "availabilityZones": ["us-east-1a", "eu-west-1b"]}}`,
 			[]string{`c.json: network.availabilityZones[1]: "eu-west-1b" is not an AZ of env.region "us-east-1"`}},
 		{"bad account", `{"adminCidrs": ["198.51.100.0/24"], "env": {"account": "12345", "region": "us-east-1"}, "network": {"availabilityZones": ["us-east-1a", "us-east-1b"]}}`,

@@ -1,11 +1,12 @@
 package config
 
-// Default is the configuration of the original design: one region-agnostic
-// stack, two AZs with one NAT gateway, a db.t3.micro primary and one worker,
+// Default is the configuration of the original design: an account-agnostic
+// stack in us-east-1, two AZs with one NAT gateway, a db.t3.micro primary and one worker,
 // cache.t3.micro, no domain.
 func Default() Config {
 	return Config{
 		StackName:  "SupabaseStack",
+		Env:        Env{Region: "us-east-1"},
 		Tags:       map[string]string{"project": "supabase-on-aws"},
 		AdminCidrs: []string{},
 		Network: Network{

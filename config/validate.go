@@ -88,11 +88,8 @@ func (c *Config) validateEnv(v *validator) {
 	if c.Env.Account != "" && !accountRe.MatchString(c.Env.Account) {
 		v.add("env.account", "must be a 12-digit AWS account id, got %q", c.Env.Account)
 	}
-	if c.Env.Region != "" && !regionRe.MatchString(c.Env.Region) {
+	if !regionRe.MatchString(c.Env.Region) {
 		v.add("env.region", "%q is not an AWS region name (e.g. us-east-1)", c.Env.Region)
-	}
-	if c.Env.Account != "" && c.Env.Region == "" {
-		v.add("env.region", "is required when env.account is set")
 	}
 }
 
@@ -178,8 +175,6 @@ func (c *Config) validateNetwork(v *validator) {
 		for i, az := range n.AvailabilityZones {
 			p := fmt.Sprintf("network.availabilityZones[%d]", i)
 			switch {
-			case c.Env.Region == "":
-				v.add(p, "needs env.region to be set so the AZ can be checked against it")
 			case !strings.HasPrefix(az, c.Env.Region) || !azSuffixRe.MatchString(strings.TrimPrefix(az, c.Env.Region)):
 				v.add(p, "%q is not an AZ of env.region %q (e.g. %sa)", az, c.Env.Region, c.Env.Region)
 			case seen[az]:

@@ -9,8 +9,11 @@ import (
 )
 
 type OutputsProps struct {
-	Databases *Databases
-	Bootstrap *PlatformBootstrap
+	Databases     *Databases
+	Bootstrap     *PlatformBootstrap
+	LoadBalancers *LoadBalancers
+	Secrets       *PlatformSecrets
+	Observability *Observability
 }
 
 // NewOutputs publishes what an operator needs after a deploy. Secret values
@@ -20,6 +23,11 @@ func NewOutputs(scope constructs.Construct, id string, props *OutputsProps) cons
 	out := func(name, description string, value *string) {
 		awscdk.NewCfnOutput(this, jsii.String(name), &awscdk.CfnOutputProps{Description: jsii.String(description), Value: value})
 	}
+	out("ApiUrl", "Public API (Kong): https://<project>.<domain>/rest/v1/… with a domain, this URL with X-Project-ID without", props.LoadBalancers.KongURL)
+	out("StudioUrl", "Supabase Studio (reachable from adminCidrs only)", props.LoadBalancers.StudioURL)
+	out("ManagerUrl", "tenant-manager management API (reachable from adminCidrs only): POST /project/create-pgrest-lambda", props.LoadBalancers.ManagerURL)
+	out("AdminTokenSecretArn", "Secrets Manager ARN of the tenant-manager admin token: aws secretsmanager get-secret-value --secret-id <this>", props.Secrets.AdminToken.SecretArn())
+	out("AlarmTopicArn", "SNS topic of the platform alarms: subscribe your on-call tooling", props.Observability.Topic.TopicArn())
 	p := props.Databases.Primary
 	out("PrimaryEndpoint", "Platform PostgreSQL (databases kong, supabase_platform) host:port", endpoint(p))
 	out("PrimarySecretArn", "Secrets Manager ARN of the platform database master credentials", p.Instance.Secret().SecretArn())

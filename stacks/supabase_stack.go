@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -32,6 +33,10 @@ type SupabaseStack struct {
 	Databases      *platform.Databases
 	Cache          *platform.Cache
 	Bootstrap      *platform.PlatformBootstrap
+	Compute        *platform.Compute
+	LoadBalancers  *platform.LoadBalancers
+	Observability  *platform.Observability
+	Iam            *platform.Iam
 }
 
 // NewSupabaseStack builds the platform from a validated config.
@@ -41,8 +46,9 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 		StackName:   jsii.String(cfg.StackName),
 		Description: jsii.String("Supabase on AWS: multi-tenant Supabase platform (Kong gateway, tenant-manager, PostgREST Lambda per tenant)"),
 	}
+	stackProps.Env = &awscdk.Environment{Region: jsii.String(cfg.Env.Region)}
 	if cfg.Env.Account != "" {
-		stackProps.Env = &awscdk.Environment{Account: jsii.String(cfg.Env.Account), Region: jsii.String(cfg.Env.Region)}
+		stackProps.Env.Account = jsii.String(cfg.Env.Account)
 	}
 	stack := awscdk.NewStack(scope, jsii.String(id), stackProps)
 	if cfg.Env.Account != "" {
@@ -51,7 +57,11 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 		stack.Node().SetContext(jsii.String(key), cfg.Network.AvailabilityZones)
 	}
 	for k, v := range cfg.Tags {
-		awscdk.Tags_Of(stack).Add(jsii.String(k), jsii.String(v), nil)
+		awscdk.Tags_Of(stack).Add(jsii.String(k), jsii.String(v), &awscdk.TagProps{
+			// cfn-lint's resource schemas have no Tags on these yet; leaving
+			// them untagged keeps the template valid for every checker.
+			ExcludeResourceTypes: jsii.Strings("AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::ListenerRule", "AWS::CloudWatch::Dashboard"),
+		})
 	}
 	if !cfg.HasDomain() {
 		awscdk.Annotations_Of(stack).AddWarningV2(jsii.String("supabase:no-domain"), jsii.String(
@@ -89,7 +99,54 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 		ServicesDir:    servicesDir,
 		LogRetention:   logRetention,
 	})
-	platform.NewOutputs(stack, "Outputs", &platform.OutputsProps{Databases: dbs, Bootstrap: bootstrap})
+	cluster := platform.NewCluster(stack, "Cluster", &platform.ClusterProps{Vpc: network.Vpc})
+	tenantLambda := platform.NewTenantLambda(stack, "TenantLambda", &platform.TenantLambdaProps{ServicesDir: servicesDir})
+	var workerSecrets []awssecretsmanager.ISecret
+	for _, w := range dbs.Workers {
+		workerSecrets = append(workerSecrets, w.Instance.Secret())
+	}
+	iam := platform.NewIam(stack, "Iam", &platform.IamProps{
+		PostgrestRepository: tenantLambda.Image.Repository(),
+		WorkerSecrets:       workerSecrets,
+	})
+	secrets := platform.NewPlatformSecrets(stack, "PlatformSecrets", &platform.PlatformSecretsProps{Key: dbs.Key})
+	compute := platform.NewCompute(stack, "Compute", &platform.ComputeProps{
+		Config:         cfg,
+		ServicesDir:    servicesDir,
+		LogRetention:   logRetention,
+		Cluster:        cluster,
+		SecurityGroups: sgs,
+		Databases:      dbs,
+		Cache:          cache,
+		Bootstrap:      bootstrap,
+		Iam:            iam,
+		TenantLambda:   tenantLambda,
+		Secrets:        secrets,
+		PrivateSubnets: awscdk.Fn_Join(jsii.String(","), network.Vpc.SelectSubnets(platform.PrivateSubnets()).SubnetIds),
+	})
+	lbs := platform.NewLoadBalancers(stack, "LoadBalancers", &platform.LoadBalancersProps{
+		Vpc:              network.Vpc,
+		SecurityGroups:   sgs,
+		Domain:           cfg.Domain,
+		Kong:             compute.Kong,
+		Studio:           compute.Studio,
+		TenantManager:    compute.TenantManager,
+		LogRetentionDays: cfg.Logs.RetentionDays,
+	})
+	compute.Functions.Container.AddEnvironment(jsii.String("SUPABASE_URL"), lbs.KongURL)
+	obs := platform.NewObservability(stack, "Observability", &platform.ObservabilityProps{
+		Email:         cfg.Alarms.Email,
+		LoadBalancers: lbs,
+		Services: []platform.NamedService{
+			{Name: "kong", Service: compute.Kong}, {Name: "tenant-manager", Service: compute.TenantManager},
+			{Name: "studio", Service: compute.Studio}, {Name: "functions", Service: compute.Functions},
+			{Name: "postgres-meta", Service: compute.PostgresMeta},
+		},
+		Databases: dbs,
+		Cache:     cache,
+	})
+	platform.NewOutputs(stack, "Outputs", &platform.OutputsProps{Databases: dbs, Bootstrap: bootstrap, LoadBalancers: lbs, Secrets: secrets, Observability: obs})
 
-	return &SupabaseStack{Stack: stack, Network: network, SecurityGroups: sgs, Databases: dbs, Cache: cache, Bootstrap: bootstrap}
+	return &SupabaseStack{Stack: stack, Network: network, SecurityGroups: sgs, Databases: dbs, Cache: cache, Bootstrap: bootstrap,
+		Compute: compute, LoadBalancers: lbs, Observability: obs, Iam: iam}
 }

@@ -126,7 +126,7 @@ func TestDatabases(t *testing.T) {
 				require.Contains(t, string(pw), ":SecretString:password::}}")
 				require.Equal(t, map[string]string{"snapshot": "Snapshot", "retain": "Retain"}[s.cfg.Database.RemovalPolicy], r["DeletionPolicy"], id)
 			}
-			require.Len(t, secrets, 1+tc.workers+1+2, "a master secret per instance, the Redis AUTH token, the kong and tenant_manager logins")
+			require.Len(t, secrets, 1+tc.workers+1+2+2, "a master secret per instance, the Redis AUTH token, the kong and tenant_manager logins, the admin token and the encryption key")
 			for id, r := range secrets {
 				p := props(r)
 				require.NotNil(t, p["GenerateSecretString"], "secret %s is generated", id)
@@ -181,10 +181,10 @@ func TestCache(t *testing.T) {
 }
 
 func TestEnvironment(t *testing.T) {
-	t.Run("agnostic by default", func(t *testing.T) {
+	t.Run("account-agnostic by default", func(t *testing.T) {
 		s := synth(t, defaultConfig)
 		require.True(t, strings.HasPrefix(*s.stack.Account(), "${Token["), "account is unresolved: %s", *s.stack.Account())
-		require.True(t, strings.HasPrefix(*s.stack.Region(), "${Token["), "region is unresolved: %s", *s.stack.Region())
+		require.Equal(t, "us-east-1", *s.stack.Region())
 	})
 	t.Run("pinned by env.account", func(t *testing.T) {
 		s := synth(t, bigConfig)
