@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +21,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
-	"github.com/supabase-on-aws/supabase-on-aws/services/db-admin/internal/pgtest"
+	"github.com/supabase-on-aws/supabase-on-aws/services/testkit/moto"
+	"github.com/supabase-on-aws/supabase-on-aws/services/testkit/pgtest"
 )
 
 var (
@@ -39,43 +38,22 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "starting PostgreSQL:", err)
 		os.Exit(1)
 	}
-	stopMoto, err := startMoto()
+	mt, err := moto.Start()
 	if err != nil {
 		pg.Stop()
-		fmt.Fprintln(os.Stderr, "starting moto_server (run scripts/setup.sh, which installs it):", err)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	motoURL = mt.URL
 	sm = secretsmanager.New(secretsmanager.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(motoURL),
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 	})
 	code := m.Run()
-	stopMoto()
+	mt.Stop()
 	pg.Stop()
 	os.Exit(code)
-}
-
-func startMoto() (func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command("moto_server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	motoURL = fmt.Sprintf("http://127.0.0.1:%d", port)
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if resp, err := http.Get(motoURL + "/moto-api/"); err == nil {
-			resp.Body.Close()
-			return func() { cmd.Process.Kill(); cmd.Wait() }, nil
-		}
-	}
-	cmd.Process.Kill()
-	return nil, errors.New("moto_server did not answer within 30 s")
 }
 
 func putSecret(t *testing.T, name string, v any) string {

@@ -4,13 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,42 +19,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/supabase-on-aws/supabase-on-aws/services/postgrest-lambda/internal/callerid"
+	"github.com/supabase-on-aws/supabase-on-aws/services/testkit/moto"
 )
 
 // motoURL is the endpoint of the moto server started for this test binary.
 var motoURL string
 
 func TestMain(m *testing.M) {
-	stop, err := startMoto()
+	srv, err := moto.Start()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting moto_server (run the README test command, which installs it):", err)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	motoURL = srv.URL
 	code := m.Run()
-	stop()
+	srv.Stop()
 	os.Exit(code)
-}
-
-func startMoto() (func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command("moto_server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	motoURL = fmt.Sprintf("http://127.0.0.1:%d", port)
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if resp, err := http.Get(motoURL + "/moto-api/"); err == nil {
-			resp.Body.Close()
-			return func() { cmd.Process.Kill(); cmd.Wait() }, nil
-		}
-	}
-	cmd.Process.Kill()
-	return nil, errors.New("moto_server did not answer within 30 s")
 }
 
 var goodConfig = `{"db_uri":"postgres://demo1_authenticator:s3cret@worker:5432/supabase_demo1?sslmode=require","db_schemas":"public","db_anon_role":"anon","jwt_secret":"jwt-secret-0123456789-0123456789-0123","db_use_legacy_gucs":false}`

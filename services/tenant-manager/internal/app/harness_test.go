@@ -32,7 +32,8 @@ import (
 
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/config"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/kongadmin/kongfake"
-	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/pgtest"
+	"github.com/supabase-on-aws/supabase-on-aws/services/testkit/moto"
+	"github.com/supabase-on-aws/supabase-on-aws/services/testkit/pgtest"
 )
 
 // One of each server per test binary: two PostgreSQL 16 clusters (the
@@ -65,16 +66,6 @@ func freePort() int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func waitHTTP(url string) error {
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-	}
-	return fmt.Errorf("%s did not answer", url)
-}
-
 func setup(m *testing.M) (int, error) {
 	var err error
 	if env.pg1, err = pgtest.Start(); err != nil {
@@ -86,16 +77,12 @@ func setup(m *testing.M) (int, error) {
 	}
 	defer env.pg2.Stop()
 
-	motoPort := freePort()
-	moto := exec.Command("moto_server", "-H", "127.0.0.1", "-p", fmt.Sprint(motoPort))
-	if err := moto.Start(); err != nil {
-		return 0, fmt.Errorf("moto_server (run scripts/setup.sh): %w", err)
-	}
-	defer func() { moto.Process.Kill(); moto.Wait() }()
-	env.motoURL = fmt.Sprintf("http://127.0.0.1:%d", motoPort)
-	if err := waitHTTP(env.motoURL + "/moto-api/"); err != nil {
+	mt, err := moto.Start()
+	if err != nil {
 		return 0, err
 	}
+	defer mt.Stop()
+	env.motoURL = mt.URL
 
 	redisPort := freePort()
 	redis := exec.Command("redis-server", "--port", fmt.Sprint(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")

@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/pgtest"
+	"github.com/supabase-on-aws/supabase-on-aws/services/testkit/pgtest"
 )
 
 var pg *pgtest.Server
