@@ -105,6 +105,9 @@ func NewCompute(scope constructs.Construct, id string, props *ComputeProps) *Com
 			"PLATFORM_DATABASE_URL": awscdk.Fn_Join(str(""), &[]*string{
 				str("postgres://"), primary.DbInstanceEndpointAddress(), str(":"), primary.DbInstanceEndpointPort(), str("/supabase_platform?sslmode=require"),
 			}),
+			// Read at run time, so a rotated password is picked up without
+			// a restart (an injected secret would be fixed at task start).
+			"PLATFORM_DATABASE_SECRET_ARN":     props.Bootstrap.TenantManagerSecret.SecretArn(),
 			"WORKERS":                          awscdk.Stack_Of(this).ToJsonString(workers, nil),
 			"KONG_ADMIN_URL":                   discovery("kong-gateway", PortKongAdmin),
 			"REDIS_URL":                        awscdk.Fn_Join(str(""), &[]*string{str("rediss://"), redisHost, str(":"), redisPort, str("/0")}),
@@ -120,14 +123,14 @@ func NewCompute(scope constructs.Construct, id string, props *ComputeProps) *Com
 			"AWS_REGION":                       region,
 		},
 		Secrets: map[string]awsecs.Secret{
-			"PLATFORM_DATABASE_USER":     secret(props.Bootstrap.TenantManagerSecret, str("username")),
-			"PLATFORM_DATABASE_PASSWORD": secret(props.Bootstrap.TenantManagerSecret, str("password")),
-			"REDIS_PASSWORD":             secret(props.Cache.AuthToken, nil),
-			"ADMIN_TOKEN":                secret(props.Secrets.AdminToken, nil),
-			"ENCRYPTION_KEY":             secret(props.Secrets.EncryptionKey, nil),
+			"REDIS_PASSWORD": secret(props.Cache.AuthToken, nil),
+			"ADMIN_TOKEN":    secret(props.Secrets.AdminToken, nil),
+			"ENCRYPTION_KEY": secret(props.Secrets.EncryptionKey, nil),
 		},
 		HealthCheck: []string{"CMD", "/usr/local/bin/tenant-manager", "healthcheck"},
 	})
+
+	props.Bootstrap.TenantManagerSecret.GrantRead(props.Iam.TenantManagerTaskRole, nil)
 
 	worker := props.Databases.Workers[0]
 	c.PostgresMeta = NewService(this, "PostgresMeta", &ServiceProps{

@@ -127,7 +127,7 @@ func TestContainerSecretsOnlyViaSecretsManager(t *testing.T) {
 		}
 		want := map[string][]string{
 			"kong":           {"KONG_PG_PASSWORD", "KONG_PG_USER", "KONG_REDIS_PASSWORD"},
-			"tenant-manager": {"ADMIN_TOKEN", "ENCRYPTION_KEY", "PLATFORM_DATABASE_PASSWORD", "PLATFORM_DATABASE_USER", "REDIS_PASSWORD"},
+			"tenant-manager": {"ADMIN_TOKEN", "ENCRYPTION_KEY", "REDIS_PASSWORD"},
 			"postgres-meta":  {"PG_META_DB_PASSWORD", "PG_META_DB_USER"},
 		}
 		for name, keys := range want {
@@ -189,6 +189,7 @@ func TestTenantLambdaWiring(t *testing.T) {
 	require.Contains(t, env["WORKERS"], `supabase-worker-03`)
 	require.Contains(t, env["WORKERS"], `secretArn`)
 	require.NotContains(t, env["WORKERS"], "password")
+	require.Contains(t, env["PLATFORM_DATABASE_SECRET_ARN"], "TenantManagerSecretAttachment", "the platform login is read (and re-read) at run time")
 }
 
 // statements returns every IAM policy statement of the template.

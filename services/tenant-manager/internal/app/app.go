@@ -4,7 +4,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -23,6 +22,7 @@ import (
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/api"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/callerid"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/config"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/dbsecret"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/kongadmin"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/lambdas"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/provision"
@@ -72,7 +72,15 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 		return nil, fmt.Errorf("TENANT_LAMBDA_ROLE_ARN: not an IAM role ARN")
 	}
 
-	platform, err := pgxpool.New(ctx, cfg.PlatformDatabaseURL)
+	sm := secretsmanager.NewFromConfig(awsCfg)
+	pcfg, err := pgxpool.ParseConfig(cfg.PlatformDatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("PLATFORM_DATABASE_URL: invalid connection settings")
+	}
+	if cfg.PlatformDatabaseSecretArn != "" {
+		(&dbsecret.Source{Secrets: sm, ARN: cfg.PlatformDatabaseSecretArn, TTL: time.Minute}).Pool(pcfg)
+	}
+	platform, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("PLATFORM_DATABASE_URL: %w", err)
 	}
@@ -82,47 +90,41 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 	}
 	st := &store.Store{Pool: platform}
 
-	sm := secretsmanager.NewFromConfig(awsCfg)
 	workers := map[string]provision.TenantDB{}
 	var rows []store.WorkerRow
 	for _, w := range cfg.Workers {
-		if w.SecretArn != "" {
-			out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(w.SecretArn)})
-			if err != nil {
-				return nil, fmt.Errorf("WORKERS %s: reading secret %s: %w", w.ID, w.SecretArn, err)
-			}
-			var s struct {
-				Username string `json:"username"`
-				Password string `json:"password"`
-			}
-			if out.SecretString == nil || json.Unmarshal([]byte(*out.SecretString), &s) != nil || s.Password == "" {
-				return nil, fmt.Errorf("WORKERS %s: secret %s has no password", w.ID, w.SecretArn)
-			}
-			w.Password = s.Password
-			if w.User == "" {
-				w.User = s.Username
-			}
-		}
-		dsn := func(database string) string {
-			return (&url.URL{Scheme: "postgres", User: url.UserPassword(w.User, w.Password), Host: net.JoinHostPort(w.Host, strconv.Itoa(w.Port)),
-				Path: "/" + database, RawQuery: "sslmode=" + url.QueryEscape(w.SSLMode) + "&application_name=tenant-manager"}).String()
-		}
-		pcfg, err := pgxpool.ParseConfig(dsn("postgres"))
+		dsn := (&url.URL{Scheme: "postgres", User: url.UserPassword(w.User, w.Password), Host: net.JoinHostPort(w.Host, strconv.Itoa(w.Port)),
+			Path: "/postgres", RawQuery: "sslmode=" + url.QueryEscape(w.SSLMode) + "&application_name=tenant-manager"}).String()
+		pcfg, err := pgxpool.ParseConfig(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("WORKERS %s: invalid connection settings", w.ID)
 		}
 		pcfg.MaxConns = 8
+		connect := func(ctx context.Context, database string) (*pgx.Conn, error) {
+			cc := pcfg.ConnConfig.Copy()
+			cc.Database = database
+			return pgx.ConnectConfig(ctx, cc)
+		}
+		if w.SecretArn != "" {
+			// The master secret rotates: read it now (so a bad ARN stops
+			// the start) and before new connections.
+			src := &dbsecret.Source{Secrets: sm, ARN: w.SecretArn, TTL: time.Minute}
+			if _, _, err := src.Credentials(ctx); err != nil {
+				return nil, fmt.Errorf("WORKERS %s: %w", w.ID, err)
+			}
+			src.Pool(pcfg)
+			connect = func(ctx context.Context, database string) (*pgx.Conn, error) {
+				cc := pcfg.ConnConfig.Copy()
+				cc.Database = database
+				return src.Connect(ctx, cc)
+			}
+		}
 		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 		if err != nil {
 			return nil, fmt.Errorf("WORKERS %s: %w", w.ID, err)
 		}
 		a.closers = append(a.closers, pool.Close)
-		workers[w.ID] = &worker.Worker{
-			ID:      w.ID,
-			Pool:    pool,
-			Connect: func(ctx context.Context, database string) (*pgx.Conn, error) { return pgx.Connect(ctx, dsn(database)) },
-			Log:     log,
-		}
+		workers[w.ID] = &worker.Worker{ID: w.ID, Pool: pool, Connect: connect, Log: log}
 		rows = append(rows, store.WorkerRow{ID: w.ID, Endpoint: w.Host, Port: w.Port, MaxTenants: w.MaxTenants})
 	}
 	if err := st.SyncWorkers(ctx, rows); err != nil {

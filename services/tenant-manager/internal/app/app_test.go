@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -408,4 +409,41 @@ func TestHealth(t *testing.T) {
 	status, body := m.do("GET", "/health", "", "")
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, "ok", body["status"])
+}
+
+// Worker master secrets rotate: the tenant-manager keeps working with the
+// new password without a restart.
+func TestWorkerSecretRotation(t *testing.T) {
+	ctx := context.Background()
+	admin, err := env.pg2.Connect(ctx, "postgres", env.pg2.SuperPassword, "postgres")
+	require.NoError(t, err)
+	defer admin.Close(ctx)
+	_, err = admin.Exec(ctx, "CREATE ROLE rotating_admin LOGIN CREATEDB CREATEROLE PASSWORD 'first-password'")
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP ROLE IF EXISTS rotating_admin") })
+
+	sm := secretsmanager.NewFromConfig(env.aws)
+	secret, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("rotating-worker-master"),
+		SecretString: aws.String(`{"username":"rotating_admin","password":"first-password"}`)})
+	require.NoError(t, err)
+
+	m := newTM(t, func(c *config.Config) {
+		c.Workers = []config.Worker{{ID: "worker-2", Host: "127.0.0.1", Port: env.pg2.Port, SecretArn: *secret.ARN, SSLMode: "require", MaxTenants: 10}}
+	})
+	status, body := m.create("before-rotation")
+	require.Equal(t, http.StatusCreated, status, body)
+
+	// What the rotation Lambda does: a new password, then the secret.
+	_, err = admin.Exec(ctx, "ALTER ROLE rotating_admin PASSWORD 'second-password'")
+	require.NoError(t, err)
+	_, err = sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: secret.ARN,
+		SecretString: aws.String(`{"username":"rotating_admin","password":"second-password"}`)})
+	require.NoError(t, err)
+
+	status, body = m.create("after-rotation")
+	require.Equal(t, http.StatusCreated, status, body)
+	for _, id := range []string{"before-rotation", "after-rotation"} {
+		status, _ = m.do("DELETE", "/project/"+id, adminToken, "")
+		require.Equal(t, http.StatusNoContent, status)
+	}
 }

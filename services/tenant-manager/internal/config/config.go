@@ -27,6 +27,9 @@ type Worker struct {
 type Config struct {
 	ListenAddr          string
 	PlatformDatabaseURL string
+	// PlatformDatabaseSecretArn, when set, supplies the platform database's
+	// username and password from Secrets Manager (kept current under rotation).
+	PlatformDatabaseSecretArn string
 	Workers             []Worker
 	KongAdminURL        string
 	RedisURL            string
@@ -107,6 +110,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 
 	c.PlatformDatabaseURL = urlVar("PLATFORM_DATABASE_URL", "postgres", "postgresql")
+	c.PlatformDatabaseSecretArn = getenv("PLATFORM_DATABASE_SECRET_ARN")
 	workersJSON := req("WORKERS")
 	if err == nil {
 		if jerr := json.Unmarshal([]byte(workersJSON), &c.Workers); jerr != nil || len(c.Workers) == 0 {
