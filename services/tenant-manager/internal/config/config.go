@@ -30,21 +30,21 @@ type Config struct {
 	// PlatformDatabaseSecretArn, when set, supplies the platform database's
 	// username and password from Secrets Manager (kept current under rotation).
 	PlatformDatabaseSecretArn string
-	Workers             []Worker
-	KongAdminURL        string
-	RedisURL            string
-	AdminToken          string
-	EncryptionKey       string
-	PostgrestImageURI   string
-	TenantLambdaRoleARN string
-	SubnetIDs           []string
-	SecurityGroupIDs    []string
-	LambdaMemoryMiB     int
-	LambdaTimeoutSec    int
-	ConfigServiceURL    string
-	GatewayRoleARN      string
-	STSEndpoint         string
-	Region              string
+	Workers                   []Worker
+	KongAdminURL              string
+	RedisURL                  string
+	AdminToken                string
+	EncryptionKey             string
+	PostgrestImageURI         string
+	TenantLambdaRoleARN       string
+	SubnetIDs                 []string
+	SecurityGroupIDs          []string
+	LambdaMemoryMiB           int
+	LambdaTimeoutSec          int
+	ConfigServiceURL          string
+	GatewayRoleARN            string
+	STSEndpoint               string
+	Region                    string
 }
 
 var (
