@@ -420,6 +420,18 @@ func TestWorkerSecretRotation(t *testing.T) {
 	defer admin.Close(ctx)
 	_, err = admin.Exec(ctx, "CREATE ROLE rotating_admin LOGIN CREATEDB CREATEROLE PASSWORD 'first-password'")
 	require.NoError(t, err)
+	// Like an instance's one master, it administers the API roles (which
+	// the other tests' admin may have created already): the cluster keeps
+	// working for both.
+	_, err = admin.Exec(ctx, `DO $$ DECLARE r text; BEGIN
+		FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
+			IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+				EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT', r);
+			END IF;
+			EXECUTE format('GRANT %I TO rotating_admin WITH ADMIN OPTION', r);
+			EXECUTE format('GRANT %I TO %I WITH ADMIN OPTION', r, '`+env.pg2.AdminUser+`');
+		END LOOP; END $$`)
+	require.NoError(t, err)
 	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP ROLE IF EXISTS rotating_admin") })
 
 	sm := secretsmanager.NewFromConfig(env.aws)
