@@ -2,7 +2,9 @@
 //
 // Environment: INSTANCES (JSON object: instance name → master secret ARN,
 // e.g. {"primary": "arn:…", "supabase-worker-01": "arn:…"}), DB_SSLMODE
-// (require, verify-ca or verify-full; default require) and DB_SSLROOTCERT.
+// (require, verify-ca or verify-full; default require), DB_SSLROOTCERT, and
+// ROTATION_CONSUMERS (optional JSON object: secret ARN → [{cluster,
+// service}], the ECS services to redeploy when that secret has rotated).
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/supabase-on-aws/supabase-on-aws/services/db-admin/internal/admin"
@@ -38,7 +41,16 @@ func newHandler(ctx context.Context, logger *slog.Logger) (*admin.Handler, error
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
+	var redeploy *admin.Redeployer
+	if v := os.Getenv("ROTATION_CONSUMERS"); v != "" {
+		consumers := map[string][]admin.ServiceRef{}
+		if err := json.Unmarshal([]byte(v), &consumers); err != nil {
+			return nil, fmt.Errorf("ROTATION_CONSUMERS: must be a JSON object of secret ARN to [{\"cluster\": …, \"service\": …}]")
+		}
+		redeploy = &admin.Redeployer{ECS: ecs.NewFromConfig(awsCfg), Consumers: consumers}
+	}
 	return &admin.Handler{
+		Redeploy: redeploy,
 		Admin: &admin.Admin{
 			Secrets:   secretsmanager.NewFromConfig(awsCfg),
 			Instances: instances,

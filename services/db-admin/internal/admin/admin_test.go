@@ -98,6 +98,15 @@ type cfnResponse struct {
 // handler and returns what it reported to the response URL.
 func invokeCustomResource(t *testing.T, h *Handler, requestType string, props map[string]any) cfnResponse {
 	t.Helper()
+	physical := ""
+	if requestType != "Create" {
+		physical = PhysicalID
+	}
+	return invokeResource(t, h, requestType, "Custom::PlatformBootstrap", physical, props)
+}
+
+func invokeResource(t *testing.T, h *Handler, requestType, resourceType, physicalID string, props map[string]any) cfnResponse {
+	t.Helper()
 	got := make(chan cfnResponse, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -108,11 +117,11 @@ func invokeCustomResource(t *testing.T, h *Handler, requestType string, props ma
 	defer srv.Close()
 	ev := map[string]any{
 		"RequestType": requestType, "ResponseURL": srv.URL + "/response", "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/SupabaseStack/x",
-		"RequestId": "req-1", "LogicalResourceId": "PlatformBootstrap", "ResourceType": "Custom::PlatformBootstrap",
+		"RequestId": "req-1", "LogicalResourceId": "Resource", "ResourceType": resourceType,
 		"ResourceProperties": props,
 	}
-	if requestType != "Create" {
-		ev["PhysicalResourceId"] = PhysicalID
+	if physicalID != "" {
+		ev["PhysicalResourceId"] = physicalID
 	}
 	raw, err := json.Marshal(ev)
 	require.NoError(t, err)

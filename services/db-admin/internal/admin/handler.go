@@ -6,16 +6,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/cfn"
 )
 
-// Handler is the Lambda entry point. One function serves both the
-// CloudFormation custom resource (events with a RequestType) and direct
-// admin invocations ({"operation": …}).
+// Handler is the Lambda entry point. One image serves the CloudFormation
+// custom resources (events with a RequestType), Secrets Manager rotation
+// events from EventBridge (redeploys, when Redeploy is set) and direct admin
+// invocations ({"operation": …}).
 type Handler struct {
-	Admin *Admin
-	Log   *slog.Logger
+	Admin    *Admin
+	Redeploy *Redeployer
+	Log      *slog.Logger
 }
 
 func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -23,6 +26,12 @@ func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) 
 		RequestType string `json:"RequestType"`
 	}
 	_ = json.Unmarshal(raw, &probe)
+	if ev, ok := isRotationEvent(raw); ok {
+		if h.Redeploy == nil {
+			return nil, fmt.Errorf("rotation event received, but this function has no ROTATION_CONSUMERS")
+		}
+		return h.Redeploy.Handle(ctx, ev, h.Log)
+	}
 	if probe.RequestType != "" {
 		var ev cfn.Event
 		if err := json.Unmarshal(raw, &ev); err != nil {
@@ -47,7 +56,10 @@ func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) 
 }
 
 func (h *Handler) customResource(ctx context.Context, ev cfn.Event) (string, map[string]any, error) {
-	h.Log.Info("custom resource", "request_type", ev.RequestType, "logical_id", ev.LogicalResourceID)
+	h.Log.Info("custom resource", "request_type", ev.RequestType, "logical_id", ev.LogicalResourceID, "type", ev.ResourceType)
+	if ev.ResourceType == LoginResourceType {
+		return h.login(ctx, ev)
+	}
 	if ev.RequestType == cfn.RequestDelete {
 		// The databases hold the platform's data: deleting the resource
 		// (or the stack) leaves them in place.
@@ -66,4 +78,30 @@ func (h *Handler) customResource(ctx context.Context, ev cfn.Event) (string, map
 		return PhysicalID, nil, err
 	}
 	return PhysicalID, map[string]any{"Databases": "kong,supabase_platform"}, nil
+}
+
+// login handles Custom::DatabaseLogin. Delete keeps the role: a task may
+// still be logged in with it, and the secret outlives the resource.
+func (h *Handler) login(ctx context.Context, ev cfn.Event) (string, map[string]any, error) {
+	b, err := json.Marshal(ev.ResourceProperties)
+	if err != nil {
+		return ev.PhysicalResourceID, nil, err
+	}
+	var p LoginProps
+	if err := json.Unmarshal(b, &p); err != nil {
+		return ev.PhysicalResourceID, nil, fmt.Errorf("resource properties: %w", err)
+	}
+	id := LoginPhysicalID(p.Role)
+	if ev.RequestType == cfn.RequestDelete {
+		if ev.PhysicalResourceID != "" {
+			id = ev.PhysicalResourceID
+		}
+		return id, nil, nil
+	}
+	granted, err := h.Admin.EnsureLogin(ctx, p, h.Log)
+	if err != nil {
+		h.Log.Error("login role failed", "role", p.Role, "error", err.Error())
+		return id, nil, err
+	}
+	return id, map[string]any{"Role": p.Role, "MemberOf": strings.Join(granted, ",")}, nil
 }
