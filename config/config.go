@@ -1,4 +1,4 @@
-// Package config holds the typed configuration of the platform (SPEC §4):
+// Package config holds the typed configuration of the platform (config.json):
 // the structs, their defaults, loading from config.json and validation.
 package config
 
@@ -22,6 +22,31 @@ type Config struct {
 	Gateway      Gateway           `json:"gateway"`
 	Logs         Logs              `json:"logs"`
 	Alarms       Alarms            `json:"alarms"`
+	// StudioAuth is how Supabase Studio authenticates its users: "auto"
+	// (the default: "cognito" with a domain, "basic" without), "cognito"
+	// (ALB authentication with a Cognito user pool of the stack; needs a
+	// domain, since ALBs authenticate only on HTTPS listeners) or "basic"
+	// (HTTP Basic authentication in Studio's container, password in
+	// Secrets Manager).
+	StudioAuth string `json:"studioAuth"`
+}
+
+// Studio authentication modes.
+const (
+	StudioAuthAuto    = "auto"
+	StudioAuthCognito = "cognito"
+	StudioAuthBasic   = "basic"
+)
+
+// StudioAuthMode resolves "auto".
+func (c *Config) StudioAuthMode() string {
+	if c.StudioAuth == StudioAuthAuto || c.StudioAuth == "" {
+		if c.HasDomain() {
+			return StudioAuthCognito
+		}
+		return StudioAuthBasic
+	}
+	return c.StudioAuth
 }
 
 // Env pins the stack to a region, and optionally an account. The region is

@@ -44,6 +44,10 @@ func TestInvalidConfigs(t *testing.T) {
 	}{
 		{"duplicate worker", `{"adminCidrs": ["198.51.100.0/24"], "database": {"workers": [{"id": "supabase-worker-01"}, {"id": "supabase-worker-01"}]}}`,
 			[]string{`c.json: database.workers[1].id: duplicate "supabase-worker-01" (also database.workers[0].id)`}},
+		{"studio cognito without a domain", `{"adminCidrs": ["198.51.100.0/24"], "studioAuth": "cognito"}`,
+			[]string{`c.json: studioAuth: "cognito" needs a domain: load balancers authenticate only on HTTPS listeners; set "domain", or use "basic"`}},
+		{"studio auth mode", `{"adminCidrs": ["198.51.100.0/24"], "studioAuth": "none"}`,
+			[]string{`c.json: studioAuth: "none" is not a Studio authentication mode (auto, cognito, basic)`}},
 		{"too few AZs", `{"adminCidrs": ["198.51.100.0/24"], "network": {"maxAzs": 1}}`,
 			[]string{"c.json: network.maxAzs: must be 2..6, got 1"}},
 		{"fargate cpu", `{"adminCidrs": ["198.51.100.0/24"], "services": {"kong": {"cpu": 300}}}`,

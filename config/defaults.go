@@ -37,6 +37,7 @@ func Default() Config {
 		TenantLambda: TenantLambda{MemoryMiB: 512, TimeoutSeconds: 30},
 		Gateway:      Gateway{JwtTTLSeconds: 300, CacheTTLSeconds: 300},
 		Logs:         Logs{RetentionDays: 30},
+		StudioAuth:   StudioAuthAuto,
 	}
 }
 

@@ -78,6 +78,15 @@ func (c *Config) Validate() error {
 	if c.Alarms.Email != "" && !emailRe.MatchString(c.Alarms.Email) {
 		v.add("alarms.email", "%q is not an email address", c.Alarms.Email)
 	}
+	switch c.StudioAuth {
+	case StudioAuthAuto, StudioAuthBasic:
+	case StudioAuthCognito:
+		if !c.HasDomain() {
+			v.add("studioAuth", `"cognito" needs a domain: load balancers authenticate only on HTTPS listeners; set "domain", or use "basic"`)
+		}
+	default:
+		v.add("studioAuth", "%q is not a Studio authentication mode (auto, cognito, basic)", c.StudioAuth)
+	}
 	if len(v.problems) == 0 {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -24,7 +25,10 @@ type ComputeProps struct {
 	Iam            *Iam
 	TenantLambda   *TenantLambda
 	Secrets        *PlatformSecrets
-	PrivateSubnets *string // comma-separated ids, for tenant functions
+	StudioAuth     *StudioAuth
+	// PostgresMetaLogin is postgres-meta's own login on the first worker.
+	PostgresMetaLogin awssecretsmanager.ISecret
+	PrivateSubnets    *string // comma-separated ids, for tenant functions
 }
 
 // Compute is the platform's five Fargate services and what each one's
@@ -69,7 +73,7 @@ func NewCompute(scope constructs.Construct, id string, props *ComputeProps) *Com
 			"KONG_PG_HOST":       primary.DbInstanceEndpointAddress(),
 			"KONG_PG_PORT":       primary.DbInstanceEndpointPort(),
 			"KONG_PG_DATABASE":   str("kong"),
-			"TENANT_MANAGER_URL": discovery("tenant-manager", PortService),
+			"TENANT_MANAGER_URL": discovery("tenant-manager", PortConfig),
 			"FUNCTIONS_URL":      discovery("functions-service", PortService),
 			"STS_ENDPOINT":       stsEndpoint,
 			"AWS_REGION":         region,
@@ -78,6 +82,10 @@ func NewCompute(scope constructs.Construct, id string, props *ComputeProps) *Com
 			"PLATFORM_DOMAIN":    str(domain),
 			"JWT_TTL_SECONDS":    num(cfg.Gateway.JwtTTLSeconds),
 			"CACHE_TTL_SECONDS":  num(cfg.Gateway.CacheTTLSeconds),
+			// Kong's default (0) caches consumers and keys forever and
+			// relies on invalidation events from its database: if those
+			// ever stop, a revoked key would keep working. This bounds it.
+			"KONG_DB_CACHE_TTL": str("300"),
 		},
 		Secrets: map[string]awsecs.Secret{
 			"KONG_PG_USER":        secret(props.Bootstrap.KongSecret, str("username")),
@@ -99,7 +107,7 @@ func NewCompute(scope constructs.Construct, id string, props *ComputeProps) *Com
 	}
 	c.TenantManager = NewService(this, "TenantManager", &ServiceProps{
 		Name: "tenant-manager", ServicesDir: props.ServicesDir, Config: cfg.Services.TenantManager, Cluster: props.Cluster,
-		DiscoveryName: "tenant-manager", SecurityGroup: props.SecurityGroups.TenantManager, Ports: []int{PortService},
+		DiscoveryName: "tenant-manager", SecurityGroup: props.SecurityGroups.TenantManager, Ports: []int{PortService, PortConfig},
 		LogGroup: c.LogGroup, TaskRole: props.Iam.TenantManagerTaskRole,
 		Environment: map[string]*string{
 			"PLATFORM_DATABASE_URL": awscdk.Fn_Join(str(""), &[]*string{
@@ -117,7 +125,9 @@ func NewCompute(scope constructs.Construct, id string, props *ComputeProps) *Com
 			"TENANT_LAMBDA_SECURITY_GROUP_IDS": props.SecurityGroups.Lambda.SecurityGroupId(),
 			"TENANT_LAMBDA_MEMORY_MIB":         num(cfg.TenantLambda.MemoryMiB),
 			"TENANT_LAMBDA_TIMEOUT_SECONDS":    num(cfg.TenantLambda.TimeoutSeconds),
-			"CONFIG_SERVICE_URL":               discovery("tenant-manager", PortService),
+			"CONFIG_SERVICE_URL":               discovery("tenant-manager", PortConfig),
+			"LISTEN_ADDR":                      jsii.String(fmt.Sprintf(":%d", PortService)),
+			"INTERNAL_LISTEN_ADDR":             jsii.String(fmt.Sprintf(":%d", PortConfig)),
 			"GATEWAY_ROLE_ARN":                 props.Iam.KongTaskRole.RoleArn(),
 			"STS_ENDPOINT":                     stsEndpoint,
 			"AWS_REGION":                       region,
@@ -144,25 +154,31 @@ func NewCompute(scope constructs.Construct, id string, props *ComputeProps) *Com
 			"PG_META_DB_NAME":     str("postgres"),
 			"PG_META_DB_SSL_MODE": str("require"),
 		},
+		// Its own login (multi-user rotation, redeployed after each), not
+		// the worker's master: ECS injects secrets only at task start.
 		Secrets: map[string]awsecs.Secret{
-			"PG_META_DB_USER":     secret(worker.Instance.Secret(), str("username")),
-			"PG_META_DB_PASSWORD": secret(worker.Instance.Secret(), str("password")),
+			"PG_META_DB_USER":     secret(props.PostgresMetaLogin, str("username")),
+			"PG_META_DB_PASSWORD": secret(props.PostgresMetaLogin, str("password")),
 		},
 		HealthCheck: []string{"CMD", "node", "-e", "fetch('http://127.0.0.1:8080/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"},
 	})
 
+	studioEnv := map[string]*string{
+		"PORT":                      num(PortStudio),
+		"HOSTNAME":                  str("0.0.0.0"),
+		"STUDIO_PG_META_URL":        discovery("postgres-meta", PortService),
+		"DEFAULT_ORGANIZATION_NAME": str("Supabase on AWS"),
+		"DEFAULT_PROJECT_NAME":      str(cfg.StackName),
+	}
+	for k, v := range props.StudioAuth.ContainerEnv() {
+		studioEnv[k] = v
+	}
 	c.Studio = NewService(this, "Studio", &ServiceProps{
 		Name: "studio", ServicesDir: props.ServicesDir, Config: cfg.Services.Studio, Cluster: props.Cluster,
 		SecurityGroup: props.SecurityGroups.Studio, Ports: []int{PortStudio}, LogGroup: c.LogGroup,
-		Environment: map[string]*string{
-			"PORT":                      num(PortStudio),
-			"HOSTNAME":                  str("0.0.0.0"),
-			"STUDIO_PG_META_URL":        discovery("postgres-meta", PortService),
-			"DEFAULT_ORGANIZATION_NAME": str("Supabase on AWS"),
-			"DEFAULT_PROJECT_NAME":      str(cfg.StackName),
-		},
-		Secrets:     map[string]awsecs.Secret{},
-		HealthCheck: []string{"CMD", "node", "-e", "fetch('http://127.0.0.1:8000/api/platform/profile').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"},
+		Environment: studioEnv,
+		Secrets:     props.StudioAuth.ContainerSecrets(),
+		HealthCheck: []string{"CMD", "node", "-e", "fetch('http://127.0.0.1:8000" + StudioHealthPath + "').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"},
 	})
 
 	c.Functions = NewService(this, "Functions", &ServiceProps{

@@ -16,7 +16,7 @@ type IamProps struct {
 	WorkerSecrets []awssecretsmanager.ISecret
 }
 
-// Iam holds the least-privilege roles of SPEC §5: the Kong and
+// Iam holds the platform's least-privilege roles: the Kong and
 // tenant-manager task roles and the tenant Lambda execution role.
 type Iam struct {
 	constructs.Construct
@@ -76,11 +76,14 @@ func NewIam(scope constructs.Construct, id string, props *IamProps) *Iam {
 		Resources:  &[]*string{lambdaRole.RoleArn()},
 		Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "lambda.amazonaws.com"}},
 	}))
-	// Lambda reads the image with the caller's rights, and sets the
-	// repository policy that lets the Lambda service pull it.
+	// CreateFunction checks that the caller may read the image. The Lambda
+	// service pulls it under the CDK asset repository's own policy
+	// (LambdaECRImageRetrievalPolicy, in the bootstrap template the stack
+	// requires), so no repository policy is ever written: that repository
+	// is shared by every CDK app in the account.
 	tm.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("ReadPostgrestImage"),
-		Actions:   jsii.Strings("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy"),
+		Actions:   jsii.Strings("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
 		Resources: &[]*string{props.PostgrestRepository.RepositoryArn()},
 	}))
 	// CreateFunction with a VPC configuration checks the subnets and

@@ -23,6 +23,10 @@ var InternalConfigPaths = []string{"/project/*/config", "/project/*/postgrest-co
 // ManagementPaths are what the manager ALB forwards.
 var ManagementPaths = []string{"/project", "/project/*", "/projects", "/health"}
 
+// StudioHealthPath is answered by Studio's authenticating proxy without
+// credentials: 200 while Studio itself answers.
+const StudioHealthPath = "/_auth-proxy/health"
+
 type LoadBalancersProps struct {
 	Vpc            awsec2.IVpc
 	SecurityGroups *SecurityGroups
@@ -30,6 +34,8 @@ type LoadBalancersProps struct {
 	Kong           *Service
 	Studio         *Service
 	TenantManager  *Service
+	// StudioAuth signs operators in before the Studio ALB forwards to Studio.
+	StudioAuth *StudioAuth
 	// LogRetentionDays expires ALB access logs.
 	LogRetentionDays int
 }
@@ -136,7 +142,7 @@ func NewLoadBalancers(scope constructs.Construct, id string, props *LoadBalancer
 	listener(lb.Kong, "Kong", elb.ListenerAction_Forward(&[]elb.IApplicationTargetGroup{targets("Kong", props.Kong, PortKongProxy, "/health")}, nil))
 
 	lb.Studio = alb("StudioAlb", props.SecurityGroups.StudioAlb)
-	listener(lb.Studio, "Studio", elb.ListenerAction_Forward(&[]elb.IApplicationTargetGroup{targets("Studio", props.Studio, PortStudio, "/api/platform/profile")}, nil))
+	listener(lb.Studio, "Studio", props.StudioAuth.Authenticate(elb.ListenerAction_Forward(&[]elb.IApplicationTargetGroup{targets("Studio", props.Studio, PortStudio, StudioHealthPath)}, nil)))
 
 	lb.Manager = alb("ManagerAlb", props.SecurityGroups.ManagerAlb)
 	notFound := elb.ListenerAction_FixedResponse(jsii.Number(404), &elb.FixedResponseOptions{

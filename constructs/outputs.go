@@ -14,6 +14,7 @@ type OutputsProps struct {
 	LoadBalancers *LoadBalancers
 	Secrets       *PlatformSecrets
 	Observability *Observability
+	StudioAuth    *StudioAuth
 }
 
 // NewOutputs publishes what an operator needs after a deploy. Secret values
@@ -26,6 +27,11 @@ func NewOutputs(scope constructs.Construct, id string, props *OutputsProps) cons
 	out("ApiUrl", "Public API (Kong): https://<project>.<domain>/rest/v1/… with a domain, this URL with X-Project-ID without", props.LoadBalancers.KongURL)
 	out("StudioUrl", "Supabase Studio (reachable from adminCidrs only)", props.LoadBalancers.StudioURL)
 	out("ManagerUrl", "tenant-manager management API (reachable from adminCidrs only): POST /project/create-pgrest-lambda", props.LoadBalancers.ManagerURL)
+	if a := props.StudioAuth; a.UserPool != nil {
+		out("StudioUserPoolId", "Cognito user pool of Studio's operators: aws cognito-idp admin-create-user --user-pool-id <this> --username <email>", a.UserPool.UserPoolId())
+	} else {
+		out("StudioPasswordSecretArn", "Studio's HTTP Basic password (user supabase): aws secretsmanager get-secret-value --secret-id <this>", a.Password.SecretArn())
+	}
 	out("AdminTokenSecretArn", "Secrets Manager ARN of the tenant-manager admin token: aws secretsmanager get-secret-value --secret-id <this>", props.Secrets.AdminToken.SecretArn())
 	out("AlarmTopicArn", "SNS topic of the platform alarms: subscribe your on-call tooling", props.Observability.Topic.TopicArn())
 	p := props.Databases.Primary

@@ -23,7 +23,7 @@ type PlatformBootstrapProps struct {
 	LogRetention awslogs.RetentionDays
 }
 
-// PlatformBootstrap is the db-admin Lambda (SPEC §6.4) and the custom
+// PlatformBootstrap is the db-admin Lambda (services/db-admin) and the custom
 // resource through which it creates, on the primary, the databases kong and
 // supabase_platform and their login roles kong and tenant_manager, whose
 // generated secrets it owns. The Kong and tenant-manager services read their
@@ -31,6 +31,9 @@ type PlatformBootstrapProps struct {
 type PlatformBootstrap struct {
 	constructs.Construct
 	Function awslambda.DockerImageFunction
+	// Image is db-admin's image, which other functions of the platform run
+	// too (the rotation redeploy).
+	Image awsecrassets.DockerImageAsset
 	// KongSecret and TenantManagerSecret are attached to the primary: they
 	// hold username, password, host, port and dbname.
 	KongSecret          awssecretsmanager.ISecret
@@ -130,5 +133,5 @@ func NewPlatformBootstrap(scope constructs.Construct, id string, props *Platform
 		map[string]any{"config": map[string]any{"ignore_checks": []string{"W3005"}}})
 
 	suppress(fn, suppression{"IAM4", "AWSLambdaBasicExecutionRole and AWSLambdaVPCAccessExecutionRole are AWS-managed: the ENI actions of VPC access have no resource-level permissions, and the logging actions are scoped by AWS."})
-	return &PlatformBootstrap{Construct: this, Function: fn, KongSecret: kong, TenantManagerSecret: tm, Resource: resource}
+	return &PlatformBootstrap{Construct: this, Function: fn, Image: image, KongSecret: kong, TenantManagerSecret: tm, Resource: resource}
 }

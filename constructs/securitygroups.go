@@ -15,9 +15,13 @@ const (
 	PortKongProxy = 8000
 	PortKongAdmin = 8001
 	PortStudio    = 8000
-	PortService   = 8080 // tenant-manager, functions, postgres-meta
-	PortPostgres  = 5432
-	PortRedis     = 6379
+	PortService   = 8080 // tenant-manager (management API), functions, postgres-meta
+	// PortConfig is the tenant-manager's internal configuration API (the
+	// gateway's /config, the tenant functions' /postgrest-config): a port of
+	// its own, which no load balancer forwards to.
+	PortConfig   = 8081
+	PortPostgres = 5432
+	PortRedis    = 6379
 )
 
 type SecurityGroupsProps struct {
@@ -28,7 +32,8 @@ type SecurityGroupsProps struct {
 	TLS bool
 }
 
-// SecurityGroups is the ingress matrix of SPEC §5, and nothing else. Every
+// SecurityGroups is the platform's ingress matrix (docs in the README), and
+// nothing else. Every
 // group starts with no egress; egress is opened only where a component calls
 // something: its peers of the matrix and AWS APIs over HTTPS.
 type SecurityGroups struct {
@@ -97,7 +102,8 @@ func NewSecurityGroups(scope constructs.Construct, id string, props *SecurityGro
 	allow(sg.Kong, PortKongProxy, "Kong proxy", sg.KongAlb)
 	allow(sg.Kong, PortKongAdmin, "Kong Admin API", sg.TenantManager)
 	allow(sg.Studio, PortStudio, "Studio", sg.StudioAlb)
-	allow(sg.TenantManager, PortService, "tenant-manager API", sg.ManagerAlb, sg.Kong, sg.Lambda, sg.Studio)
+	allow(sg.TenantManager, PortService, "tenant-manager management API", sg.ManagerAlb, sg.Studio)
+	allow(sg.TenantManager, PortConfig, "tenant-manager configuration API", sg.Kong, sg.Lambda)
 	allow(sg.Functions, PortService, "edge functions", sg.Kong)
 	allow(sg.PostgresMeta, PortService, "postgres-meta", sg.Studio)
 	allow(sg.PrimaryDb, PortPostgres, "platform database", sg.Kong, sg.TenantManager, sg.DbAdmin)

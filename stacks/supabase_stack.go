@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -110,19 +111,43 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 		WorkerSecrets:       workerSecrets,
 	})
 	secrets := platform.NewPlatformSecrets(stack, "PlatformSecrets", &platform.PlatformSecretsProps{Key: dbs.Key})
+	// postgres-meta (Studio's database API) logs in to the first worker
+	// with its own read-only login, not the worker's master.
+	metaLogin := platform.NewDatabaseLogin(stack, "PostgresMetaLogin", &platform.DatabaseLoginProps{
+		Admin:    bootstrap.Function,
+		Instance: dbs.Workers[0].Instance,
+		Username: "postgres_meta",
+		MemberOf: []string{"pg_monitor", "pg_read_all_data"},
+		Key:      dbs.Key,
+		Target:   sgs.WorkerDb,
+		Rotator:  sgs.DbAdmin,
+		Vpc:      network.Vpc,
+	})
+	studioHost := ""
+	if cfg.HasDomain() {
+		studioHost = "studio." + cfg.Domain.Name
+	}
+	studioAuth := platform.NewStudioAuth(stack, "StudioAuth", &platform.StudioAuthProps{
+		Cognito:      cfg.StudioAuthMode() == config.StudioAuthCognito,
+		StudioHost:   studioHost,
+		DomainPrefix: cfg.StackName + "-studio",
+		Key:          dbs.Key,
+	})
 	compute := platform.NewCompute(stack, "Compute", &platform.ComputeProps{
-		Config:         cfg,
-		ServicesDir:    servicesDir,
-		LogRetention:   logRetention,
-		Cluster:        cluster,
-		SecurityGroups: sgs,
-		Databases:      dbs,
-		Cache:          cache,
-		Bootstrap:      bootstrap,
-		Iam:            iam,
-		TenantLambda:   tenantLambda,
-		Secrets:        secrets,
-		PrivateSubnets: awscdk.Fn_Join(jsii.String(","), network.Vpc.SelectSubnets(platform.PrivateSubnets()).SubnetIds),
+		StudioAuth:        studioAuth,
+		PostgresMetaLogin: metaLogin.Secret,
+		Config:            cfg,
+		ServicesDir:       servicesDir,
+		LogRetention:      logRetention,
+		Cluster:           cluster,
+		SecurityGroups:    sgs,
+		Databases:         dbs,
+		Cache:             cache,
+		Bootstrap:         bootstrap,
+		Iam:               iam,
+		TenantLambda:      tenantLambda,
+		Secrets:           secrets,
+		PrivateSubnets:    awscdk.Fn_Join(jsii.String(","), network.Vpc.SelectSubnets(platform.PrivateSubnets()).SubnetIds),
 	})
 	lbs := platform.NewLoadBalancers(stack, "LoadBalancers", &platform.LoadBalancersProps{
 		Vpc:              network.Vpc,
@@ -131,8 +156,19 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 		Kong:             compute.Kong,
 		Studio:           compute.Studio,
 		TenantManager:    compute.TenantManager,
+		StudioAuth:       studioAuth,
 		LogRetentionDays: cfg.Logs.RetentionDays,
 	})
+	platform.NewRotationRedeploy(stack, "RotationRedeploy", &platform.RotationRedeployProps{
+		Image:   bootstrap.Image,
+		Cluster: cluster.Cluster,
+		Consumers: []platform.SecretConsumer{
+			{Secret: bootstrap.KongSecret, Services: []awsecs.FargateService{compute.Kong.Service}},
+			{Secret: metaLogin.Secret, Services: []awsecs.FargateService{compute.PostgresMeta.Service}},
+		},
+		LogRetention: logRetention,
+	})
+	platform.RequireBootstrapVersion(stack, platform.MinBootstrapVersion)
 	compute.Functions.Container.AddEnvironment(jsii.String("SUPABASE_URL"), lbs.KongURL)
 	obs := platform.NewObservability(stack, "Observability", &platform.ObservabilityProps{
 		Email:         cfg.Alarms.Email,
@@ -145,7 +181,7 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 		Databases: dbs,
 		Cache:     cache,
 	})
-	platform.NewOutputs(stack, "Outputs", &platform.OutputsProps{Databases: dbs, Bootstrap: bootstrap, LoadBalancers: lbs, Secrets: secrets, Observability: obs})
+	platform.NewOutputs(stack, "Outputs", &platform.OutputsProps{Databases: dbs, Bootstrap: bootstrap, LoadBalancers: lbs, Secrets: secrets, Observability: obs, StudioAuth: studioAuth})
 
 	return &SupabaseStack{Stack: stack, Network: network, SecurityGroups: sgs, Databases: dbs, Cache: cache, Bootstrap: bootstrap,
 		Compute: compute, LoadBalancers: lbs, Observability: obs, Iam: iam}

@@ -134,7 +134,7 @@ func TestPlatformBootstrap(t *testing.T) {
 			require.NotEqual(t, "*", a)
 			require.False(t, strings.HasSuffix(a, ":*"), "no service-wide action: %s", a)
 		}
-		require.Len(t, resources, 6, "four master secrets and the two login secrets, one by one")
+		require.Len(t, resources, 7, "four master secrets and the three login secrets (kong, tenant_manager, postgres_meta), one by one")
 	})
 }
 

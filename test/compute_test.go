@@ -107,6 +107,9 @@ func TestServiceDiscovery(t *testing.T) {
 	require.Equal(t, []string{"functions-service", "kong-gateway", "postgres-meta", "tenant-manager"}, names)
 }
 
+// notSecrets are settings whose names only look like secrets.
+var notSecrets = map[string]bool{"STUDIO_AUTH": true} // basic or none: a mode
+
 var secretLooking = regexp.MustCompile(`(?i)(password|passwd|secret|token|private|encryption_key|auth)`)
 
 // No environment variable carries a secret: secret-sounding names must go
@@ -120,7 +123,7 @@ func TestContainerSecretsOnlyViaSecretsManager(t *testing.T) {
 				kv := e.(map[string]any)
 				key := kv["Name"].(string)
 				raw, _ := json.Marshal(kv["Value"])
-				require.False(t, secretLooking.MatchString(key) && !strings.HasSuffix(key, "_ARN") && !strings.HasSuffix(key, "_URL"),
+				require.False(t, secretLooking.MatchString(key) && !strings.HasSuffix(key, "_ARN") && !strings.HasSuffix(key, "_URL") && !notSecrets[key],
 					"%s: %s looks like a secret but is a plain environment variable", name, key)
 				require.NotRegexp(t, `://[^/@"]*:[^/@"]*@`, string(raw), "%s: %s embeds credentials in a URL", name, key)
 			}
@@ -185,7 +188,12 @@ func TestTenantLambdaWiring(t *testing.T) {
 	}
 	require.Equal(t, "1024", env["TENANT_LAMBDA_MEMORY_MIB"])
 	require.Equal(t, "20", env["TENANT_LAMBDA_TIMEOUT_SECONDS"])
-	require.Equal(t, "http://tenant-manager.kong.local:8080", env["CONFIG_SERVICE_URL"])
+	require.Equal(t, "http://tenant-manager.kong.local:8081", env["CONFIG_SERVICE_URL"], "tenant functions read their configuration on the internal port")
+	require.Equal(t, ":8081", env["INTERNAL_LISTEN_ADDR"])
+	require.Equal(t, ":8080", env["LISTEN_ADDR"])
+	require.Equal(t, "http://tenant-manager.kong.local:8081", envOf(containers(s)["kong"])["TENANT_MANAGER_URL"], "the gateway reads /config on the internal port")
+	require.Equal(t, "300", envOf(containers(s)["kong"])["KONG_DB_CACHE_TTL"], "a revoked key stops working within 5 minutes even without invalidation events")
+	require.Contains(t, toJSON(t, containers(s)["tenant-manager"]["PortMappings"]), `"ContainerPort":8081`)
 	require.Contains(t, env["WORKERS"], `supabase-worker-03`)
 	require.Contains(t, env["WORKERS"], `secretArn`)
 	require.NotContains(t, env["WORKERS"], "password")

@@ -126,14 +126,18 @@ func TestDatabases(t *testing.T) {
 				require.Contains(t, string(pw), ":SecretString:password::}}")
 				require.Equal(t, map[string]string{"snapshot": "Snapshot", "retain": "Retain"}[s.cfg.Database.RemovalPolicy], r["DeletionPolicy"], id)
 			}
-			require.Len(t, secrets, 1+tc.workers+1+2+2, "a master secret per instance, the Redis AUTH token, the kong and tenant_manager logins, the admin token and the encryption key")
+			studio := 0
+			if s.cfg.StudioAuthMode() == "basic" {
+				studio = 1
+			}
+			require.Len(t, secrets, 1+tc.workers+1+3+2+studio, "a master secret per instance, the Redis AUTH token, the kong, tenant_manager and postgres_meta logins, the admin token, the encryption key and (basic mode) Studio's password")
 			for id, r := range secrets {
 				p := props(r)
 				require.NotNil(t, p["GenerateSecretString"], "secret %s is generated", id)
 				require.Nil(t, p["SecretString"], "secret %s has no literal value", id)
 				require.NotNil(t, p["KmsKeyId"], "secret %s uses a customer-managed key", id)
 			}
-			s.template.ResourceCountIs(jsii.String("AWS::SecretsManager::RotationSchedule"), jsii.Number(1+tc.workers+2))
+			s.template.ResourceCountIs(jsii.String("AWS::SecretsManager::RotationSchedule"), jsii.Number(1+tc.workers+3))
 		})
 	}
 	t.Run("removal policy from config", func(t *testing.T) {
