@@ -88,3 +88,18 @@ func toAny(in *[]*string) *[]interface{} {
 	}
 	return &out
 }
+
+// RedisEndpoint is how a service reaches the cache: TLS and the AUTH token.
+type RedisEndpoint struct {
+	Host, Port *string
+	AuthToken  awssecretsmanager.ISecret
+}
+
+// Endpoint is the replication group's primary endpoint.
+func (c *Cache) Endpoint() RedisEndpoint {
+	return RedisEndpoint{
+		Host:      c.ReplicationGroup.AttrPrimaryEndPointAddress(),
+		Port:      c.ReplicationGroup.AttrPrimaryEndPointPort(),
+		AuthToken: c.AuthToken,
+	}
+}

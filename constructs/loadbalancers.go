@@ -4,7 +4,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	elb "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53targets"
@@ -31,9 +30,6 @@ type LoadBalancersProps struct {
 	Vpc            awsec2.IVpc
 	SecurityGroups *SecurityGroups
 	Domain         *config.Domain // nil: no-domain mode
-	Kong           *Service
-	Studio         *Service
-	TenantManager  *Service
 	// StudioAuth signs operators in before the Studio ALB forwards to Studio.
 	StudioAuth *StudioAuth
 	// LogRetentionDays expires ALB access logs.
@@ -44,10 +40,16 @@ type LoadBalancersProps struct {
 // tenant-manager): invalid header fields dropped, access logs to an
 // encrypted TLS-only bucket; HTTPS with a TLS 1.2+ policy and HTTP→HTTPS
 // redirects in domain mode, plain HTTP in no-domain mode.
+//
+// They are built before the services: each service registers with its
+// target group (KongTargets, StudioTargets, ManagerTargets), and services
+// that need a URL (the functions' SUPABASE_URL) get it at construction.
 type LoadBalancers struct {
 	constructs.Construct
 	Kong, Studio, Manager elb.ApplicationLoadBalancer
-	LogBucket             awss3.Bucket
+	// Target groups, each with its health check, for the services.
+	KongTargets, StudioTargets, ManagerTargets elb.ApplicationTargetGroup
+	LogBucket                                  awss3.Bucket
 	// URLs of the three endpoints.
 	KongURL, StudioURL, ManagerURL *string
 }
@@ -121,15 +123,12 @@ func NewLoadBalancers(scope constructs.Construct, id string, props *LoadBalancer
 			DefaultAction: defaultAction,
 		})
 	}
-	targets := func(name string, s *Service, port int, healthPath string) elb.ApplicationTargetGroup {
+	targets := func(name string, port int, healthPath string) elb.ApplicationTargetGroup {
 		return elb.NewApplicationTargetGroup(this, jsii.String(name+"Targets"), &elb.ApplicationTargetGroupProps{
 			Vpc:        props.Vpc,
 			Port:       jsii.Number(port),
 			Protocol:   elb.ApplicationProtocol_HTTP,
 			TargetType: elb.TargetType_IP,
-			Targets: &[]elb.IApplicationLoadBalancerTarget{s.Service.LoadBalancerTarget(&awsecs.LoadBalancerTargetOptions{
-				ContainerName: s.Container.ContainerName(), ContainerPort: jsii.Number(port),
-			})},
 			HealthCheck: &elb.HealthCheck{
 				Path: jsii.String(healthPath), Interval: awscdk.Duration_Seconds(jsii.Number(30)),
 				Timeout: awscdk.Duration_Seconds(jsii.Number(5)), HealthyThresholdCount: jsii.Number(2), UnhealthyThresholdCount: jsii.Number(3),
@@ -139,15 +138,18 @@ func NewLoadBalancers(scope constructs.Construct, id string, props *LoadBalancer
 	}
 
 	lb.Kong = alb("KongAlb", props.SecurityGroups.KongAlb)
-	listener(lb.Kong, "Kong", elb.ListenerAction_Forward(&[]elb.IApplicationTargetGroup{targets("Kong", props.Kong, PortKongProxy, "/health")}, nil))
+	lb.KongTargets = targets("Kong", PortKongProxy, "/health")
+	listener(lb.Kong, "Kong", elb.ListenerAction_Forward(&[]elb.IApplicationTargetGroup{lb.KongTargets}, nil))
 
 	lb.Studio = alb("StudioAlb", props.SecurityGroups.StudioAlb)
-	listener(lb.Studio, "Studio", props.StudioAuth.Authenticate(elb.ListenerAction_Forward(&[]elb.IApplicationTargetGroup{targets("Studio", props.Studio, PortStudio, StudioHealthPath)}, nil)))
+	lb.StudioTargets = targets("Studio", PortStudio, StudioHealthPath)
+	listener(lb.Studio, "Studio", props.StudioAuth.Authenticate(elb.ListenerAction_Forward(&[]elb.IApplicationTargetGroup{lb.StudioTargets}, nil)))
 
 	lb.Manager = alb("ManagerAlb", props.SecurityGroups.ManagerAlb)
 	notFound := elb.ListenerAction_FixedResponse(jsii.Number(404), &elb.FixedResponseOptions{
 		ContentType: jsii.String("application/json"), MessageBody: jsii.String(`{"error":"not found","code":"not_found"}`),
 	})
+	lb.ManagerTargets = targets("Manager", PortService, "/health")
 	manager := listener(lb.Manager, "Manager", notFound)
 	manager.AddAction(jsii.String("InternalConfig404"), &elb.AddApplicationActionProps{
 		Priority:   jsii.Number(10),
@@ -157,7 +159,7 @@ func NewLoadBalancers(scope constructs.Construct, id string, props *LoadBalancer
 	manager.AddAction(jsii.String("ManagementApi"), &elb.AddApplicationActionProps{
 		Priority:   jsii.Number(20),
 		Conditions: &[]elb.ListenerCondition{elb.ListenerCondition_PathPatterns(jsii.Strings(ManagementPaths...))},
-		Action:     elb.ListenerAction_Forward(&[]elb.IApplicationTargetGroup{targets("Manager", props.TenantManager, PortService, "/health")}, nil),
+		Action:     elb.ListenerAction_Forward(&[]elb.IApplicationTargetGroup{lb.ManagerTargets}, nil),
 	})
 
 	if d := props.Domain; d != nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	elb "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -18,7 +19,7 @@ import (
 // NamedService pairs a service with the name alarms use.
 type NamedService struct {
 	Name    string
-	Service *Service
+	Service awsecs.FargateService
 }
 
 type ObservabilityProps struct {
@@ -29,7 +30,7 @@ type ObservabilityProps struct {
 	Cache         *Cache
 }
 
-// Observability is the alarm topic, the alarms of SPEC §5 and one dashboard.
+// Observability is the alarm topic, the platform's alarms and one dashboard.
 type Observability struct {
 	constructs.Construct
 	Topic     awssns.Topic
@@ -86,8 +87,8 @@ func NewObservability(scope constructs.Construct, id string, props *Observabilit
 			m.TargetResponseTime(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("p95")}), 2, above)
 	}
 	for _, s := range props.Services {
-		alarm(constructID(s.Name)+"Cpu", s.Name+": CPU above 85 %", s.Service.Service.MetricCpuUtilization(&awscloudwatch.MetricOptions{Period: five}), 85, above)
-		alarm(constructID(s.Name)+"Memory", s.Name+": memory above 85 %", s.Service.Service.MetricMemoryUtilization(&awscloudwatch.MetricOptions{Period: five}), 85, above)
+		alarm(constructID(s.Name)+"Cpu", s.Name+": CPU above 85 %", s.Service.MetricCpuUtilization(&awscloudwatch.MetricOptions{Period: five}), 85, above)
+		alarm(constructID(s.Name)+"Memory", s.Name+": memory above 85 %", s.Service.MetricMemoryUtilization(&awscloudwatch.MetricOptions{Period: five}), 85, above)
 	}
 	for _, d := range append([]Database{props.Databases.Primary}, props.Databases.Workers...) {
 		n := constructID(d.ID)
@@ -115,7 +116,7 @@ func NewObservability(scope constructs.Construct, id string, props *Observabilit
 	}
 	var cpu, dbCPU []awscloudwatch.IMetric
 	for _, s := range props.Services {
-		cpu = append(cpu, s.Service.Service.MetricCpuUtilization(&awscloudwatch.MetricOptions{Label: jsii.String(s.Name)}))
+		cpu = append(cpu, s.Service.MetricCpuUtilization(&awscloudwatch.MetricOptions{Label: jsii.String(s.Name)}))
 	}
 	for _, d := range append([]Database{props.Databases.Primary}, props.Databases.Workers...) {
 		dbCPU = append(dbCPU, d.Instance.MetricCPUUtilization(&awscloudwatch.MetricOptions{Label: jsii.String(d.ID)}))

@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -37,7 +36,9 @@ type SupabaseStack struct {
 	Compute        *platform.Compute
 	LoadBalancers  *platform.LoadBalancers
 	Observability  *platform.Observability
-	Iam            *platform.Iam
+	IAM            *platform.IAM
+	Kong           *platform.Kong
+	TenantManager  *platform.TenantManager
 }
 
 // NewSupabaseStack builds the platform from a validated config.
@@ -102,14 +103,7 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 	})
 	cluster := platform.NewCluster(stack, "Cluster", &platform.ClusterProps{Vpc: network.Vpc})
 	tenantLambda := platform.NewTenantLambda(stack, "TenantLambda", &platform.TenantLambdaProps{ServicesDir: servicesDir})
-	var workerSecrets []awssecretsmanager.ISecret
-	for _, w := range dbs.Workers {
-		workerSecrets = append(workerSecrets, w.Instance.Secret())
-	}
-	iam := platform.NewIam(stack, "Iam", &platform.IamProps{
-		PostgrestRepository: tenantLambda.Image.Repository(),
-		WorkerSecrets:       workerSecrets,
-	})
+	iam := platform.NewIAM(stack, "Iam", &platform.IAMProps{})
 	secrets := platform.NewPlatformSecrets(stack, "PlatformSecrets", &platform.PlatformSecretsProps{Key: dbs.Key})
 	// postgres-meta (Studio's database API) logs in to the first worker
 	// with its own read-only login, not the worker's master.
@@ -133,50 +127,73 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 		DomainPrefix: cfg.StackName + "-studio",
 		Key:          dbs.Key,
 	})
-	compute := platform.NewCompute(stack, "Compute", &platform.ComputeProps{
-		StudioAuth:        studioAuth,
-		PostgresMetaLogin: metaLogin.Secret,
-		Config:            cfg,
-		ServicesDir:       servicesDir,
-		LogRetention:      logRetention,
-		Cluster:           cluster,
-		SecurityGroups:    sgs,
-		Databases:         dbs,
-		Cache:             cache,
-		Bootstrap:         bootstrap,
-		Iam:               iam,
-		TenantLambda:      tenantLambda,
-		Secrets:           secrets,
-		PrivateSubnets:    awscdk.Fn_Join(jsii.String(","), network.Vpc.SelectSubnets(platform.PrivateSubnets()).SubnetIds),
-	})
+	// The load balancers first: the services register with their target
+	// groups, and the functions get the public URL.
 	lbs := platform.NewLoadBalancers(stack, "LoadBalancers", &platform.LoadBalancersProps{
 		Vpc:              network.Vpc,
 		SecurityGroups:   sgs,
 		Domain:           cfg.Domain,
-		Kong:             compute.Kong,
-		Studio:           compute.Studio,
-		TenantManager:    compute.TenantManager,
 		StudioAuth:       studioAuth,
 		LogRetentionDays: cfg.Logs.RetentionDays,
 	})
+
+	compute := platform.NewCompute(stack, "Compute", &platform.ComputeProps{LogRetention: logRetention})
+	svc := cfg.Services
+	domain := ""
+	if cfg.HasDomain() {
+		domain = cfg.Domain.Name
+	}
+	kong := platform.NewKong(compute.Construct, "Kong", &platform.KongProps{
+		ServicesDir: servicesDir, Sizing: svc.Kong, Cluster: cluster, LogGroup: compute.LogGroup,
+		SecurityGroup: sgs.Kong, Targets: lbs.KongTargets, TaskRole: iam.KongTaskRole,
+		Database: dbs.Primary.Instance, Login: bootstrap.KongSecret, Redis: cache.Endpoint(),
+		PlatformDomain: domain, JwtTTLSeconds: cfg.Gateway.JwtTTLSeconds, CacheTTLSeconds: cfg.Gateway.CacheTTLSeconds,
+	})
+	var workers []platform.WorkerEndpoint
+	for i, w := range dbs.Workers {
+		workers = append(workers, platform.WorkerEndpoint{ID: w.ID, Instance: w.Instance, MaxTenants: cfg.Database.Workers[i].MaxTenants})
+	}
+	tenantManager := platform.NewTenantManager(compute.Construct, "TenantManager", &platform.TenantManagerProps{
+		ServicesDir: servicesDir, Sizing: svc.TenantManager, Cluster: cluster, LogGroup: compute.LogGroup,
+		SecurityGroup: sgs.TenantManager, Targets: lbs.ManagerTargets, TaskRole: iam.TenantManagerTaskRole,
+		Platform: dbs.Primary.Instance, PlatformLogin: bootstrap.TenantManagerSecret, Workers: workers, Redis: cache.Endpoint(),
+		Functions: platform.TenantFunctionSettings{
+			ImageURI: tenantLambda.Image.ImageUri(), ImageRepository: tenantLambda.Image.Repository(), Role: iam.TenantLambdaRole,
+			SubnetIDs:     awscdk.Fn_Join(jsii.String(","), network.Vpc.SelectSubnets(platform.PrivateSubnets()).SubnetIds),
+			SecurityGroup: sgs.Lambda, MemoryMiB: cfg.TenantLambda.MemoryMiB, TimeoutSeconds: cfg.TenantLambda.TimeoutSeconds,
+		},
+		GatewayRole: iam.KongTaskRole, AdminToken: secrets.AdminToken, EncryptionKey: secrets.EncryptionKey,
+	})
+	postgresMeta := platform.NewPostgresMeta(compute.Construct, "PostgresMeta", &platform.PostgresMetaProps{
+		ServicesDir: servicesDir, Sizing: svc.PostgresMeta, Cluster: cluster, LogGroup: compute.LogGroup,
+		SecurityGroup: sgs.PostgresMeta, Database: dbs.Workers[0].Instance, Login: metaLogin.Secret,
+	})
+	studio := platform.NewStudio(compute.Construct, "Studio", &platform.StudioProps{
+		ServicesDir: servicesDir, Sizing: svc.Studio, Cluster: cluster, LogGroup: compute.LogGroup,
+		SecurityGroup: sgs.Studio, Targets: lbs.StudioTargets, Auth: studioAuth, ProjectName: cfg.StackName,
+	})
+	functions := platform.NewFunctions(compute.Construct, "Functions", &platform.FunctionsProps{
+		ServicesDir: servicesDir, Sizing: svc.Functions, Cluster: cluster, LogGroup: compute.LogGroup,
+		SecurityGroup: sgs.Functions, SupabaseURL: lbs.KongURL,
+	})
+
 	platform.NewRotationRedeploy(stack, "RotationRedeploy", &platform.RotationRedeployProps{
 		Image:   bootstrap.Image,
 		Cluster: cluster.Cluster,
 		Consumers: []platform.SecretConsumer{
-			{Secret: bootstrap.KongSecret, Services: []awsecs.FargateService{compute.Kong.Service}},
-			{Secret: metaLogin.Secret, Services: []awsecs.FargateService{compute.PostgresMeta.Service}},
+			{Secret: bootstrap.KongSecret, Services: []awsecs.FargateService{kong.Fargate}},
+			{Secret: metaLogin.Secret, Services: []awsecs.FargateService{postgresMeta.Fargate}},
 		},
 		LogRetention: logRetention,
 	})
 	platform.RequireBootstrapVersion(stack, platform.MinBootstrapVersion)
-	compute.Functions.Container.AddEnvironment(jsii.String("SUPABASE_URL"), lbs.KongURL)
 	obs := platform.NewObservability(stack, "Observability", &platform.ObservabilityProps{
 		Email:         cfg.Alarms.Email,
 		LoadBalancers: lbs,
 		Services: []platform.NamedService{
-			{Name: "kong", Service: compute.Kong}, {Name: "tenant-manager", Service: compute.TenantManager},
-			{Name: "studio", Service: compute.Studio}, {Name: "functions", Service: compute.Functions},
-			{Name: "postgres-meta", Service: compute.PostgresMeta},
+			{Name: "kong", Service: kong.Fargate}, {Name: "tenant-manager", Service: tenantManager.Fargate},
+			{Name: "studio", Service: studio.Fargate}, {Name: "functions", Service: functions.Fargate},
+			{Name: "postgres-meta", Service: postgresMeta.Fargate},
 		},
 		Databases: dbs,
 		Cache:     cache,
@@ -184,5 +201,5 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 	platform.NewOutputs(stack, "Outputs", &platform.OutputsProps{Databases: dbs, Bootstrap: bootstrap, LoadBalancers: lbs, Secrets: secrets, Observability: obs, StudioAuth: studioAuth})
 
 	return &SupabaseStack{Stack: stack, Network: network, SecurityGroups: sgs, Databases: dbs, Cache: cache, Bootstrap: bootstrap,
-		Compute: compute, LoadBalancers: lbs, Observability: obs, Iam: iam}
+		Compute: compute, LoadBalancers: lbs, Observability: obs, IAM: iam, Kong: kong, TenantManager: tenantManager}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	elb "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -16,12 +17,12 @@ import (
 	"github.com/supabase-on-aws/supabase-on-aws/config"
 )
 
-type ServiceProps struct {
+type ContainerServiceProps struct {
 	// Name is the service's folder under ServicesDir and its log stream
 	// prefix, e.g. "tenant-manager".
 	Name        string
 	ServicesDir string
-	Config      config.Service
+	Sizing      config.Service
 	Cluster     *Cluster
 	// DiscoveryName registers the service in kong.local ("" = not at all).
 	DiscoveryName string
@@ -33,22 +34,26 @@ type ServiceProps struct {
 	HealthCheck []string
 	LogGroup    awslogs.ILogGroup
 	TaskRole    awsiam.IRole
+	// Targets, when set, is the load balancer target group the service
+	// registers its first port with.
+	Targets elb.ApplicationTargetGroup
 }
 
-// Service is one Fargate service of the platform, built from its sibling
-// module's Dockerfile (or the configured image): awslogs, container health
-// check, circuit breaker with rollback, 100 % minimum healthy, secrets from
-// Secrets Manager, CPU target tracking when maxCount > desiredCount.
-type Service struct {
+// ContainerService is the building block of the platform's Fargate
+// services: one container built from its sibling module's Dockerfile (or the
+// configured image), awslogs, container health check, circuit breaker with
+// rollback, 100 % minimum healthy, secrets from Secrets Manager, CPU target
+// tracking when maxCount > desiredCount.
+type ContainerService struct {
 	constructs.Construct
-	Service   awsecs.FargateService
+	Fargate   awsecs.FargateService
 	Task      awsecs.FargateTaskDefinition
 	Container awsecs.ContainerDefinition
 }
 
-func NewService(scope constructs.Construct, id string, props *ServiceProps) *Service {
+func NewContainerService(scope constructs.Construct, id string, props *ContainerServiceProps) *ContainerService {
 	this := constructs.NewConstruct(scope, jsii.String(id))
-	cfg := props.Config
+	cfg := props.Sizing
 
 	var image awsecs.ContainerImage
 	if cfg.Image != "" {
@@ -119,5 +124,10 @@ func NewService(scope constructs.Construct, id string, props *ServiceProps) *Ser
 		suppression{"ECS2", "Only non-secret settings (hosts, ports, URLs, role ARNs) are environment variables; every password, token and key is injected from Secrets Manager through the container's secrets."},
 		suppression{"IAM5", "The task execution role's ECR pull and log actions are granted by CDK on the asset repository and this log group; GetAuthorizationToken has no resource-level permissions."},
 	)
-	return &Service{Construct: this, Service: svc, Task: task, Container: container}
+	if props.Targets != nil {
+		props.Targets.AddTarget(svc.LoadBalancerTarget(&awsecs.LoadBalancerTargetOptions{
+			ContainerName: container.ContainerName(), ContainerPort: jsii.Number(props.Ports[0]),
+		}))
+	}
+	return &ContainerService{Construct: this, Fargate: svc, Task: task, Container: container}
 }

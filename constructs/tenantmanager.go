@@ -1,0 +1,153 @@
+package platform
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecr"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	elb "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsrds"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/supabase-on-aws/supabase-on-aws/config"
+)
+
+// WorkerEndpoint is a worker instance as the tenant-manager is told about
+// it: where it is and its master secret's ARN (read at run time, never a
+// password in the environment).
+type WorkerEndpoint struct {
+	ID         string
+	Instance   awsrds.DatabaseInstance
+	MaxTenants int
+}
+
+// TenantFunctionSettings are what every tenant PostgREST function is
+// created with.
+type TenantFunctionSettings struct {
+	ImageURI *string
+	// ImageRepository holds the image; CreateFunction checks that the
+	// caller may read it.
+	ImageRepository awsecr.IRepository
+	Role            awsiam.IRole
+	SubnetIDs       *string // comma-separated
+	SecurityGroup   awsec2.ISecurityGroup
+	MemoryMiB       int
+	TimeoutSeconds  int
+}
+
+type TenantManagerProps struct {
+	ServicesDir   string
+	Sizing        config.Service
+	Cluster       *Cluster
+	LogGroup      awslogs.ILogGroup
+	SecurityGroup awsec2.ISecurityGroup
+	Targets       elb.ApplicationTargetGroup
+	TaskRole      awsiam.Role
+	// Platform is the primary, which holds supabase_platform, and
+	// PlatformLogin the rotating tenant_manager login (read at run time).
+	Platform      awsrds.IDatabaseInstance
+	PlatformLogin awssecretsmanager.ISecret
+	Workers       []WorkerEndpoint
+	Redis         RedisEndpoint
+	Functions     TenantFunctionSettings
+	// GatewayRole is the role whose sessions may read /config.
+	GatewayRole               awsiam.IRole
+	AdminToken, EncryptionKey awssecretsmanager.ISecret
+}
+
+// TenantManager is the control plane: it provisions tenants (database,
+// PostgREST function, gateway consumers) and serves the management API on
+// PortService and the internal configuration API on PortConfig.
+type TenantManager struct {
+	*ContainerService
+}
+
+func NewTenantManager(scope constructs.Construct, id string, props *TenantManagerProps) *TenantManager {
+	role, fns := props.TaskRole, props.Functions
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("ManageTenantFunctions"),
+		Actions: jsii.Strings(
+			"lambda:CreateFunction", "lambda:DeleteFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration",
+			"lambda:UpdateFunctionConfiguration", "lambda:CreateFunctionUrlConfig", "lambda:DeleteFunctionUrlConfig",
+			"lambda:GetFunctionUrlConfig", "lambda:TagResource", "lambda:ListTags",
+		),
+		Resources: &[]*string{TenantFunctionsArn()},
+	}))
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("PassTenantLambdaRole"),
+		Actions:    jsii.Strings("iam:PassRole"),
+		Resources:  &[]*string{fns.Role.RoleArn()},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "lambda.amazonaws.com"}},
+	}))
+	// CreateFunction checks that the caller may read the image. The Lambda
+	// service pulls it under the CDK asset repository's own policy
+	// (LambdaECRImageRetrievalPolicy, in the bootstrap template the stack
+	// requires), so no repository policy is ever written: that repository
+	// is shared by every CDK app in the account.
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadPostgrestImage"),
+		Actions:   jsii.Strings("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+		Resources: &[]*string{fns.ImageRepository.RepositoryArn()},
+	}))
+	// CreateFunction with a VPC configuration checks the subnets and
+	// groups; these describe calls have no resource-level permissions.
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("DescribeTenantFunctionNetwork"),
+		Actions:   jsii.Strings("ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"),
+		Resources: jsii.Strings("*"),
+	}))
+	// The workers' master secrets and the platform login rotate, so they
+	// are read at run time rather than injected at task start.
+	var workers []any
+	for _, w := range props.Workers {
+		w.Instance.Secret().GrantRead(role, nil)
+		workers = append(workers, map[string]any{
+			"id": w.ID, "host": w.Instance.DbInstanceEndpointAddress(), "port": w.Instance.DbInstanceEndpointPort(),
+			"secretArn": w.Instance.Secret().SecretArn(), "sslmode": "require", "maxTenants": w.MaxTenants,
+		})
+	}
+	suppress(role, suppression{"IAM5", "Tenant functions are created at run time, so the Lambda actions name function:postgrest-* (the tenant prefix, not all functions); ec2:Describe* (needed to validate a function's VPC settings) has no resource-level permissions; secret grants end in -?????? for the secret ARN's random suffix."})
+
+	str := jsii.String
+	secret := awsecs.Secret_FromSecretsManager
+	svc := NewContainerService(scope, id, &ContainerServiceProps{
+		Name: "tenant-manager", ServicesDir: props.ServicesDir, Sizing: props.Sizing, Cluster: props.Cluster,
+		DiscoveryName: "tenant-manager", SecurityGroup: props.SecurityGroup, Ports: []int{PortService, PortConfig},
+		LogGroup: props.LogGroup, TaskRole: role, Targets: props.Targets,
+		Environment: map[string]*string{
+			"PLATFORM_DATABASE_URL": awscdk.Fn_Join(str(""), &[]*string{
+				str("postgres://"), props.Platform.DbInstanceEndpointAddress(), str(":"), props.Platform.DbInstanceEndpointPort(), str("/supabase_platform?sslmode=require"),
+			}),
+			"PLATFORM_DATABASE_SECRET_ARN":     props.PlatformLogin.SecretArn(),
+			"WORKERS":                          awscdk.Stack_Of(scope).ToJsonString(workers, nil),
+			"KONG_ADMIN_URL":                   Discovery("kong-gateway", PortKongAdmin),
+			"REDIS_URL":                        awscdk.Fn_Join(str(""), &[]*string{str("rediss://"), props.Redis.Host, str(":"), props.Redis.Port, str("/0")}),
+			"POSTGREST_IMAGE_URI":              fns.ImageURI,
+			"TENANT_LAMBDA_ROLE_ARN":           fns.Role.RoleArn(),
+			"TENANT_LAMBDA_SUBNET_IDS":         fns.SubnetIDs,
+			"TENANT_LAMBDA_SECURITY_GROUP_IDS": fns.SecurityGroup.SecurityGroupId(),
+			"TENANT_LAMBDA_MEMORY_MIB":         num(fns.MemoryMiB),
+			"TENANT_LAMBDA_TIMEOUT_SECONDS":    num(fns.TimeoutSeconds),
+			"CONFIG_SERVICE_URL":               Discovery("tenant-manager", PortConfig),
+			"LISTEN_ADDR":                      str(fmt.Sprintf(":%d", PortService)),
+			"INTERNAL_LISTEN_ADDR":             str(fmt.Sprintf(":%d", PortConfig)),
+			"GATEWAY_ROLE_ARN":                 props.GatewayRole.RoleArn(),
+			"STS_ENDPOINT":                     STSEndpoint(),
+			"AWS_REGION":                       awscdk.Aws_REGION(),
+		},
+		Secrets: map[string]awsecs.Secret{
+			"REDIS_PASSWORD": secret(props.Redis.AuthToken, nil),
+			"ADMIN_TOKEN":    secret(props.AdminToken, nil),
+			"ENCRYPTION_KEY": secret(props.EncryptionKey, nil),
+		},
+		HealthCheck: []string{"CMD", "/usr/local/bin/tenant-manager", "healthcheck"},
+	})
+	props.PlatformLogin.GrantRead(role, nil)
+	return &TenantManager{ContainerService: svc}
+}
