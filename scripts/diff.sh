@@ -33,9 +33,17 @@ while [ $# -gt 0 ]; do
 done
 
 "$root/scripts/setup.sh" synth
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 CDK_DISABLE_CLI_TELEMETRY=true
 cdk="$root/tools/node_modules/.bin/cdk"
 stack=SupabaseStack
+
+# Synthesized assemblies are cached by their inputs: the content of every
+# file git sees (tracked, or untracked and not ignored), the CDK arguments
+# and the CLI version. A base or head seen before is not synthesized again,
+# and a cached base needs no worktree.
+cache="${SYNTH_CACHE_DIR:-$root/.cache/synth}"
+mkdir -p "$cache"
+cli_version="$(sed -n 's/^ *"version": "\(.*\)",$/\1/p' "$root/tools/node_modules/aws-cdk/package.json" | head -n 1)"
 
 work="$(mktemp -d)"
 cleanup() {
@@ -44,18 +52,57 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# synth DIR OUT LABEL: synthesizes the app in DIR into OUT, or explains why not.
+# cache_key reads "path<TAB>blob" lines and prints the key of those inputs.
+cache_key() {
+	{
+		LC_ALL=C sort
+		echo "cli $cli_version"
+		printf 'arg %s\n' "${cdk_args[@]+"${cdk_args[@]}"}"
+	} | sha256sum | cut -c1-40
+}
+# Symbolic links (the test checkouts' tools/node_modules) are left out on
+# both sides: nothing the stack is built from is one.
+commit_inputs() {
+	git -C "$root" ls-tree -r "$1" | awk -F'\t' '{ split($1, m, " "); if (m[2] == "blob" && m[1] != "120000") print $2 "\t" m[3] }'
+}
+worktree_inputs() {
+	(
+		cd "$root"
+		git ls-files --cached --others --exclude-standard | LC_ALL=C sort -u |
+			while IFS= read -r f; do if [ -f "$f" ] && [ ! -L "$f" ]; then printf '%s\n' "$f"; fi; done >"$work/files"
+		paste "$work/files" <(git hash-object --stdin-paths <"$work/files")
+	)
+}
+
+# synth DIR KEY LABEL: prints the cached assembly directory of KEY,
+# synthesizing DIR into it first when it is not cached.
 synth() {
-	local dir="$1" out="$2" label="$3"
+	local dir="$1" key="$2" label="$3" out
+	out="$cache/$key"
+	if [ -f "$out/.complete" ]; then
+		touch "$out"
+		echo "$out"
+		return
+	fi
 	if [ ! -f "$dir/cdk.json" ]; then
 		echo "diff: $label has no cdk.json, so it cannot be synthesized" >&2
 		exit 2
 	fi
-	if ! (cd "$dir" && "$cdk" synth --quiet --output "$out" "${cdk_args[@]}") >"$out.log" 2>&1; then
+	local tmp="$cache/.tmp.$key.$BASHPID"
+	rm -rf "$tmp"
+	if ! (cd "$dir" && "$cdk" synth --quiet --no-notices --output "$tmp" "${cdk_args[@]+"${cdk_args[@]}"}") >"$work/synth.$key.log" 2>&1; then
+		rm -rf "$tmp"
 		echo "diff: $label does not synthesize; cdk synth said:" >&2
-		grep -v '^!!' "$out.log" | tail -n 20 >&2
+		grep -v '^!!' "$work/synth.$key.log" | tail -n 20 >&2
 		exit 2
 	fi
+	touch "$tmp/.complete"
+	rm -rf "$out"
+	mv "$tmp" "$out"
+	# Keep the 16 most recently used assemblies.
+	find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name '.tmp.*' -printf '%T@ %p\n' 2>/dev/null |
+		sort -rn | tail -n +17 | cut -d' ' -f2- | xargs -r rm -rf
+	echo "$out"
 }
 against=()
 if $deployed; then
@@ -66,18 +113,36 @@ else
 		exit 2
 	fi
 	title="\`$base\` (\`${base_sha:0:12}\`)"
-	git -C "$root" worktree add --detach --quiet "$work/base" "$base_sha"
-	synth "$work/base" "$work/base.out" "the base ($base, ${base_sha:0:12})"
-	base_template="$work/base.out/$stack.template.json"
+	base_key="$(commit_inputs "$base_sha" | cache_key)"
+fi
+head_key="$(worktree_inputs | cache_key)"
+# The two sides synthesize at the same time (once when their inputs agree).
+if ! $deployed && [ "$base_key" != "$head_key" ]; then
+	if [ ! -f "$cache/$base_key/.complete" ]; then
+		git -C "$root" worktree add --detach --quiet "$work/base" "$base_sha"
+	fi
+	synth "$work/base" "$base_key" "the base ($base, ${base_sha:0:12})" >"$work/base.dir" &
+	base_pid=$!
+fi
+head_out="$(synth "$root" "$head_key" "the working tree")" || {
+	if [ -n "${base_pid:-}" ]; then wait "$base_pid" || true; fi
+	exit 2
+}
+if ! $deployed; then
+	base_out="$head_out"
+	if [ -n "${base_pid:-}" ]; then
+		wait "$base_pid" || exit 2
+		base_out="$(cat "$work/base.dir")"
+	fi
+	base_template="$base_out/$stack.template.json"
 	if [ ! -f "$base_template" ]; then
+		base_template="$work/empty.template.json"
 		echo '{}' >"$base_template" # the stack is new in the head
 	fi
 	against=(--template "$base_template")
 fi
-synth "$root" "$work/head.out" "the working tree"
 
-# cdk diff writes the diff to stderr.
-"$cdk" diff --no-color --app "$work/head.out" "${against[@]}" "$stack" >"$work/diff.txt" 2>&1 || {
+"$cdk" diff --no-color --no-notices --app "$head_out" "${against[@]}" "$stack" >"$work/diff.txt" 2>&1 || {
 	echo "diff: cdk diff failed:" >&2
 	grep -v '^!!' "$work/diff.txt" | tail -n 20 >&2
 	exit 2

@@ -16,6 +16,8 @@ import (
 type repo struct {
 	t   *testing.T
 	dir string
+	// cache is the synth cache the diff script uses.
+	cache string
 }
 
 func newRepo(t *testing.T) *repo {
@@ -39,7 +41,7 @@ func newRepo(t *testing.T) *repo {
 	// Reuse the installed CDK CLI instead of installing it again.
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "tools", "node_modules"), 0o755))
 	require.NoError(t, os.Symlink(filepath.Join(root, "tools", "node_modules"), filepath.Join(dir, "tools", "node_modules")))
-	r := &repo{t: t, dir: dir}
+	r := &repo{t: t, dir: dir, cache: filepath.Join(root, ".cache", "synth-test")}
 	r.git("init", "-q", "-b", "main")
 	r.commit("base")
 	return r
@@ -77,6 +79,7 @@ func (r *repo) diff(args ...string) (stdout, stderr string, err error) {
 	r.t.Helper()
 	cmd := exec.Command(filepath.Join(r.dir, "scripts", "diff.sh"), args...)
 	cmd.Dir = r.dir
+	cmd.Env = append(os.Environ(), "SYNTH_CACHE_DIR="+r.cache)
 	var o, e strings.Builder
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
@@ -115,6 +118,7 @@ func TestDiff(t *testing.T) {
 		require.Contains(t, out, "```text\nStack SupabaseStack\n")
 	})
 	t.Run("identical inputs", func(t *testing.T) {
+		before := cached(t, r.cache)
 		out, stderr, err := r.diff("HEAD")
 		require.NoError(t, err, stderr)
 		require.Regexp(t, `^Infrastructure diff of the working tree against HEAD \([0-9a-f]{12}\): no differences\n$`, out)
@@ -122,6 +126,7 @@ func TestDiff(t *testing.T) {
 		require.NoError(t, err)
 		require.Contains(t, out, "No differences")
 		require.NotContains(t, out, "Security-relevant")
+		require.Equal(t, before, cached(t, r.cache), "HEAD and the working tree were synthesized before: both come from the cache")
 	})
 	t.Run("base that does not synthesize", func(t *testing.T) {
 		r.editConfig(`"maxAzs": 2`, `"maxAzs": 1`)
@@ -140,4 +145,12 @@ func TestDiff(t *testing.T) {
 		require.Error(t, err)
 		require.Contains(t, stderr, `base "no-such-branch" is not a git revision here`)
 	})
+}
+
+// cached lists the complete assemblies in a synth cache.
+func cached(t *testing.T, dir string) []string {
+	t.Helper()
+	marks, err := filepath.Glob(filepath.Join(dir, "*", ".complete"))
+	require.NoError(t, err)
+	return marks
 }
