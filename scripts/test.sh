@@ -1,52 +1,97 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, vet and linters (shellcheck,
 # actionlint), the config and CDK template tests (snapshot, assertions,
-# security-group matrix, cfn-lint, cdk-nag) and the offline diff tests.
-# Installs what is missing first.
+# construct tests, security-group matrix, cfn-lint, cdk-nag), the offline
+# diff and repository checks, the Lua specs, the Node tests and every
+# service module's Go tests. Installs what is missing first.
+#
+# Independent suites run at the same time, each into its own log; the logs
+# are printed once all have finished: first the wall time of each suite,
+# then the logs in a fixed order, the service modules' go test output last.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh" test
 cd "$root"
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 CDK_DISABLE_CLI_TELEMETRY=true
 
-echo "== gofmt"
-unformatted="$(find . \( -name node_modules -o -name .git -o -name .cache -o -name cdk.out \) -prune -o -name '*.go' -print0 | xargs -0 gofmt -l)"
-if [ -n "$unformatted" ]; then
-	echo "not gofmt-formatted (run gofmt -w):" >&2
-	echo "$unformatted" >&2
-	exit 1
-fi
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+start=$(date +%s)
 
-echo "== shellcheck"
-shellcheck scripts/*.sh .ci/run services/kong/config/docker-entrypoint.sh
+lint() {
+	echo "== gofmt"
+	local unformatted
+	unformatted="$(find . \( -name node_modules -o -name .git -o -name .cache -o -name cdk.out \) -prune -o -name '*.go' -print0 | xargs -0 gofmt -l)"
+	if [ -n "$unformatted" ]; then
+		echo "not gofmt-formatted (run gofmt -w):" >&2
+		echo "$unformatted" >&2
+		return 1
+	fi
+	echo "== shellcheck"
+	shellcheck scripts/*.sh .ci/run services/kong/config/docker-entrypoint.sh
+	echo "== actionlint"
+	# Pinned; built from the Go module proxy on first use.
+	go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
+}
 
-echo "== actionlint"
-# Pinned; built from the Go module proxy on first use.
-go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
+cdk() {
+	echo "== go vet (CDK app)"
+	go vet ./...
+	echo "== go test (CDK app: config, constructs, template, scripts)"
+	go test -count=1 ./...
+}
 
-echo "== go vet"
-go vet ./...
-
-echo "== go test (CDK app)"
-go test -count=1 ./...
-
-echo "== services/kong: busted (LuaJIT)"
-(cd services/kong && busted --lua=luajit spec)
+scripted() {
+	echo "== services/kong: busted (LuaJIT)"
+	(cd services/kong && busted --lua=luajit spec)
+	if [ -d services/studio ] && compgen -G 'services/studio/*.test.mjs' >/dev/null; then
+		echo "== services/studio: node --test"
+		node --test services/studio/
+	fi
+}
 
 # Each runtime service is its own Go module (services/<name>/go.mod, and
 # services/kong/crosscheck, which checks the Lua plugin against Go libraries).
-mods="$(find services -name go.mod -not -path '*/node_modules/*' | sort)"
-tested=""
-for mod in $mods; do
-	dir="$(dirname "$mod")"
-	if [ -z "$(find "$dir" -name '*_test.go' -print -quit)" ]; then
-		echo "== $dir: go vet (a library without tests of its own)"
-		(cd "$dir" && go vet ./...)
-	else
-		tested="$tested $dir"
-	fi
+modules() {
+	local mod dir tested=""
+	for mod in $(find services -name go.mod -not -path '*/node_modules/*' | sort); do
+		dir="$(dirname "$mod")"
+		if [ -z "$(find "$dir" -name '*_test.go' -print -quit)" ]; then
+			echo "== $dir: go vet (a library without tests of its own)"
+			(cd "$dir" && go vet ./...)
+		else
+			tested="$tested $dir"
+		fi
+	done
+	for dir in $tested; do
+		echo "== $dir: go vet, go test"
+		(cd "$dir" && go vet ./... && go test -count=1 ./...)
+	done
+}
+
+suites=(lint scripted cdk modules)
+for s in "${suites[@]}"; do
+	(
+		t0=$(date +%s)
+		rc=0
+		"$s" >"$logs/$s.log" 2>&1 || rc=$?
+		echo "$rc $(($(date +%s) - t0))" >"$logs/$s.status"
+	) &
 done
-for dir in $tested; do
-	echo "== $dir: go vet, go test"
-	(cd "$dir" && go vet ./... && go test -count=1 ./...)
+wait
+
+failed=()
+for s in "${suites[@]}"; do
+	read -r rc secs <"$logs/$s.status"
+	printf 'test.sh: %-9s %4ss  %s\n' "$s" "$secs" "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (exit $rc)")"
+	if [ "$rc" -ne 0 ]; then failed+=("$s"); fi
 done
+echo "test.sh: all suites ran in $(($(date +%s) - start))s wall"
+for s in "${suites[@]}"; do
+	echo
+	cat "$logs/$s.log"
+done
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "test.sh: failed: ${failed[*]} (their logs are above)" >&2
+	exit 1
+fi
