@@ -6,5 +6,5 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh" synth
 cd "$root"
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
-exec "$root/tools/node_modules/.bin/cdk" synth --quiet "$@"
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 CDK_DISABLE_CLI_TELEMETRY=true
+exec "$root/tools/node_modules/.bin/cdk" synth --quiet --no-notices "$@"
