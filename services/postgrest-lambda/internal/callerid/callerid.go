@@ -1,5 +1,5 @@
-// Package callerid proves the caller's AWS identity to the tenant-manager
-// (SPEC §6.6): it signs an STS GetCallerIdentity request with the caller's
+// Package callerid proves the caller's AWS identity to the tenant-manager:
+// it signs an STS GetCallerIdentity request with the caller's
 // own credentials and packs the signed headers into the X-Caller-Identity
 // header. The tenant-manager replays the request to STS and reads the ARN;
 // nothing secret leaves the caller (a SigV4 signature is not a credential).
@@ -26,6 +26,10 @@ const (
 	// for the tenant-manager cannot be replayed against another service.
 	AudienceHeader = "X-Tenant-Manager-Audience"
 	Audience       = "tenant-manager"
+	// ExpirationHeader is signed along when the credentials expire (RFC 3339,
+	// UTC), so the tenant-manager never trusts a verification of this
+	// header past the credentials' own lifetime.
+	ExpirationHeader = "X-Tenant-Manager-Credential-Expiration"
 	// Body is the fixed STS request body.
 	Body        = "Action=GetCallerIdentity&Version=2011-06-15"
 	ContentType = "application/x-www-form-urlencoded; charset=utf-8"
@@ -54,13 +58,16 @@ func (s *Signer) Sign(ctx context.Context) (string, error) {
 	}
 	// The request is only signed, never sent: the body is passed as its
 	// hash, and without a body no Content-Length is signed, so the signed
-	// headers are exactly those SPEC §6.6 lists plus host.
+	// headers are exactly those put in the payload, plus host.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.STSEndpoint, nil)
 	if err != nil {
 		return "", fmt.Errorf("caller identity: STS endpoint %q: %w", s.STSEndpoint, err)
 	}
 	req.Header.Set("Content-Type", ContentType)
 	req.Header.Set(AudienceHeader, Audience)
+	if creds.CanExpire && !creds.Expires.IsZero() {
+		req.Header.Set(ExpirationHeader, creds.Expires.UTC().Format(time.RFC3339))
+	}
 	sum := sha256.Sum256([]byte(Body))
 	now := time.Now
 	if s.Now != nil {
@@ -75,6 +82,9 @@ func (s *Signer) Sign(ctx context.Context) (string, error) {
 		AudienceHeader:  Audience,
 		"Content-Type":  ContentType,
 	}}
+	if exp := req.Header.Get(ExpirationHeader); exp != "" {
+		p.Headers[ExpirationHeader] = exp
+	}
 	if tok := req.Header.Get("X-Amz-Security-Token"); tok != "" {
 		p.Headers["X-Amz-Security-Token"] = tok
 	}
