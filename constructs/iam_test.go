@@ -1,0 +1,43 @@
+package platform
+
+import (
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/require"
+)
+
+// The roles are created bare: each is granted what it uses by the
+// construct that uses it.
+func TestIAM(t *testing.T) {
+	stack := newStack(t)
+	roles := NewIAM(stack, "Iam", &IAMProps{})
+	awscdk.NewCfnOutput(stack, jsii.String("Functions"), &awscdk.CfnOutputProps{Value: TenantFunctionsArn()})
+	x := synth(t, stack)
+	trust := func(service string) map[string]any {
+		return map[string]any{"Statement": []any{map[string]any{
+			"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": map[string]any{"Service": service},
+		}}, "Version": "2012-10-17"}
+	}
+
+	x.count(t, "AWS::IAM::Role", 3)
+	x.count(t, "AWS::IAM::Policy", 0)
+	for _, r := range []awscdk.Resource{roles.KongTaskRole, roles.TenantManagerTaskRole} {
+		require.Equal(t, toJSON(trust("ecs-tasks.amazonaws.com")), toJSON(props(x.resource(t, logicalID(stack, r)))["AssumeRolePolicyDocument"]))
+		require.Nil(t, props(x.resource(t, logicalID(stack, r)))["ManagedPolicyArns"])
+	}
+	x.has(t, "AWS::IAM::Role", map[string]any{
+		"AssumeRolePolicyDocument": trust("lambda.amazonaws.com"),
+		"ManagedPolicyArns": []any{map[string]any{"Fn::Join": []any{"", []any{
+			"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+		}}}},
+	})
+	// Running tenant functions and the tenant-manager's caller checks hold
+	// these roles' ARNs: the logical ids are part of the contract.
+	require.Regexp(t, `^IamKongTaskRole[0-9A-F]{8}$`, logicalID(stack, roles.KongTaskRole))
+	require.Regexp(t, `^IamTenantManagerTaskRole[0-9A-F]{8}$`, logicalID(stack, roles.TenantManagerTaskRole))
+	require.Regexp(t, `^IamTenantLambdaRole[0-9A-F]{8}$`, logicalID(stack, roles.TenantLambdaRole))
+	x.hasOutput(t, "Functions", map[string]any{"Value": anyValue()})
+	require.Equal(t, tenantFunctionsArnText, joined(toMap(t, x.ToJSON())["Outputs"].(map[string]any)["Functions"].(map[string]any)["Value"]))
+}

@@ -1,0 +1,96 @@
+package platform
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecr"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/require"
+)
+
+func TestTenantManager(t *testing.T) {
+	stack := newStack(t)
+	d := newServiceDeps(stack)
+	role := awsiam.NewRole(stack, jsii.String("Role"), &awsiam.RoleProps{AssumedBy: awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil)})
+	worker := testInstance(stack, "Worker", d.vpc, importedSG(stack, "WorkerSg", "sg-00000000000000009"))
+	NewTenantManager(stack, "TenantManager", &TenantManagerProps{
+		ServicesDir: servicesDir, Sizing: testSizing, Cluster: d.cluster, LogGroup: d.logs,
+		SecurityGroup: importedSG(stack, "Sg", "sg-00000000000000008"), Targets: d.targets(stack, PortService), TaskRole: role,
+		Platform: importedInstance(stack, "primary", "primary.example.internal"), PlatformLogin: importedSecret(stack, "Login", "tm-login"),
+		Workers: []WorkerEndpoint{{ID: "w-1", Instance: worker, MaxTenants: 7}},
+		Redis:   RedisEndpoint{Host: jsii.String("redis.example.internal"), Port: jsii.String("6379"), AuthToken: importedSecret(stack, "Auth", "redis-auth")},
+		Functions: TenantFunctionSettings{
+			ImageURI:        jsii.String("111111111111.dkr.ecr.us-east-1.amazonaws.com/assets:abc"),
+			ImageRepository: awsecr.Repository_FromRepositoryName(stack, jsii.String("Repo"), jsii.String("assets")),
+			Role:            awsiam.Role_FromRoleArn(stack, jsii.String("FnRole"), jsii.String("arn:aws:iam::111111111111:role/tenant-fn"), nil),
+			SubnetIDs:       jsii.String("subnet-a,subnet-b"), SecurityGroup: importedSG(stack, "FnSg", "sg-00000000000000002"),
+			MemoryMiB: 768, TimeoutSeconds: 20,
+		},
+		GatewayRole: awsiam.Role_FromRoleArn(stack, jsii.String("GwRole"), jsii.String("arn:aws:iam::111111111111:role/gateway"), nil),
+		AdminToken:  importedSecret(stack, "Admin", "admin-token"), EncryptionKey: importedSecret(stack, "Enc", "enc-key"),
+	})
+	x := synth(t, stack)
+	tm := x.container(t, "tenant-manager")
+	env := envOf(tm)
+	workerSecret := logicalID(stack, worker.Secret())
+
+	t.Run("settings in the environment", func(t *testing.T) {
+		for k, v := range map[string]string{
+			"PLATFORM_DATABASE_SECRET_ARN": secretArn("tm-login"), "KONG_ADMIN_URL": "http://kong-gateway.kong.local:8001",
+			"POSTGREST_IMAGE_URI": "111111111111.dkr.ecr.us-east-1.amazonaws.com/assets:abc", "TENANT_LAMBDA_ROLE_ARN": "arn:aws:iam::111111111111:role/tenant-fn",
+			"TENANT_LAMBDA_SUBNET_IDS": "subnet-a,subnet-b", "TENANT_LAMBDA_SECURITY_GROUP_IDS": "sg-00000000000000002",
+			"TENANT_LAMBDA_MEMORY_MIB": "768", "TENANT_LAMBDA_TIMEOUT_SECONDS": "20",
+			"CONFIG_SERVICE_URL": "http://tenant-manager.kong.local:8081", "LISTEN_ADDR": ":8080", "INTERNAL_LISTEN_ADDR": ":8081",
+			"GATEWAY_ROLE_ARN": "arn:aws:iam::111111111111:role/gateway",
+		} {
+			require.Equal(t, v, env[k], k)
+		}
+		require.Equal(t, "postgres://primary.example.internal:5432/supabase_platform?sslmode=require", joined(env["PLATFORM_DATABASE_URL"]))
+		require.Equal(t, "rediss://redis.example.internal:6379/0", joined(env["REDIS_URL"]))
+	})
+	t.Run("workers: endpoint and master secret ARN, never a password", func(t *testing.T) {
+		workers := joined(env["WORKERS"])
+		for _, part := range []string{`"id":"w-1"`, `"sslmode":"require"`, `"maxTenants":7`, `"secretArn":"{Ref:` + workerSecret + `}"`} {
+			require.Contains(t, workers, part)
+		}
+		require.NotContains(t, strings.ToLower(workers), "password")
+	})
+	t.Run("tokens and keys only from Secrets Manager", func(t *testing.T) {
+		require.Equal(t, map[string]any{
+			"REDIS_PASSWORD": secretArn("redis-auth"), "ADMIN_TOKEN": secretArn("admin-token"), "ENCRYPTION_KEY": secretArn("enc-key"),
+		}, secretsOf(tm))
+	})
+	t.Run("the load balancer reaches the management port, never the configuration port", func(t *testing.T) {
+		require.JSONEq(t, `[{"ContainerPort":8080,"Protocol":"tcp"},{"ContainerPort":8081,"Protocol":"tcp"}]`, toJSON(tm["PortMappings"]))
+		x.has(t, "AWS::ECS::Service", map[string]any{"LoadBalancers": []any{like(map[string]any{"ContainerName": "tenant-manager", "ContainerPort": PortService})}})
+		x.has(t, "AWS::ServiceDiscovery::Service", map[string]any{"Name": "tenant-manager"})
+	})
+	t.Run("task role: tenant functions, passing their role to Lambda only, reading the image and the secrets", func(t *testing.T) {
+		statements := capture()
+		x.has(t, "AWS::IAM::Policy", map[string]any{
+			"PolicyDocument": like(map[string]any{"Statement": statements}),
+			"Roles":          []any{ref(logicalID(stack, role))},
+		})
+		bySid := map[string]map[string]any{}
+		var reads []string
+		for _, s := range toMap(t, map[string]any{"s": statements.AsArray()})["s"].([]any) {
+			st := s.(map[string]any)
+			if sid, ok := st["Sid"].(string); ok {
+				bySid[sid] = st
+			} else {
+				reads = append(reads, joined(st["Resource"]))
+			}
+		}
+		require.Equal(t, tenantFunctionsArnText, joined(bySid["ManageTenantFunctions"]["Resource"]))
+		require.NotContains(t, toJSON(bySid["ManageTenantFunctions"]["Action"]), "lambda:InvokeFunction")
+		require.Equal(t, "arn:aws:iam::111111111111:role/tenant-fn", bySid["PassTenantLambdaRole"]["Resource"])
+		require.JSONEq(t, `{"StringEquals":{"iam:PassedToService":"lambda.amazonaws.com"}}`, toJSON(bySid["PassTenantLambdaRole"]["Condition"]))
+		require.Contains(t, joined(bySid["ReadPostgrestImage"]["Resource"]), ":repository/assets")
+		require.Equal(t, []any{"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}, bySid["ReadPostgrestImage"]["Action"])
+		require.Equal(t, "*", bySid["DescribeTenantFunctionNetwork"]["Resource"])
+		require.ElementsMatch(t, []string{"{Ref:" + workerSecret + "}", secretArn("tm-login")}, reads,
+			"reads the worker's master secret and its own login, nothing else")
+	})
+}
