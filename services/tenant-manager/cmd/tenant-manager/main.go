@@ -1,4 +1,4 @@
-// Command tenant-manager is the platform's control plane (SPEC §6.1).
+// Command tenant-manager is the platform's control plane.
 package main
 
 import (
@@ -49,41 +49,57 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
-	srv := &http.Server{Addr: cfg.ListenAddr, Handler: a.Server.Handler(), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 10 * time.Minute}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("tenant-manager listening", "addr", cfg.ListenAddr)
+	servers := []*http.Server{
+		app.HTTPServer(cfg.ListenAddr, a.Server.PublicHandler(), cfg.Timeouts, log),
+		app.HTTPServer(cfg.InternalListenAddr, a.Server.InternalHandler(), cfg.Timeouts, log),
+	}
+	errc := make(chan error, len(servers))
+	for _, srv := range servers {
+		go func() { errc <- srv.ListenAndServe() }()
+	}
+	log.Info("tenant-manager listening", "addr", cfg.ListenAddr, "internal_addr", cfg.InternalListenAddr)
+	var runErr error
 	select {
 	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
+		// One listener failed (e.g. its port is taken): stop the other too.
+		runErr = err
 	case <-ctx.Done():
-		shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		return srv.Shutdown(shutdown)
 	}
-	return nil
+	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdown); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	if errors.Is(runErr, http.ErrServerClosed) {
+		runErr = nil
+	}
+	return runErr
 }
 
+// healthcheck asks both listeners: the gateway and the tenant functions
+// depend on the internal one as much as operators on the public one.
 func healthcheck() int {
-	addr := os.Getenv("LISTEN_ADDR")
-	if addr == "" || addr[0] == ':' {
-		addr = "127.0.0.1" + addr
-		if addr == "127.0.0.1" {
-			addr += ":8080"
+	client := &http.Client{Timeout: 2 * time.Second}
+	for _, l := range []struct{ env, def string }{{"LISTEN_ADDR", ":8080"}, {"INTERNAL_LISTEN_ADDR", ":8081"}} {
+		addr := os.Getenv(l.env)
+		if addr == "" {
+			addr = l.def
 		}
-	}
-	client := &http.Client{Timeout: 4 * time.Second}
-	resp, err := client.Get("http://" + addr + "/health")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "healthcheck:", err)
-		return 1
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintln(os.Stderr, "healthcheck: HTTP", resp.StatusCode)
-		return 1
+		if addr[0] == ':' {
+			addr = "127.0.0.1" + addr
+		}
+		resp, err := client.Get("http://" + addr + "/health")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "healthcheck:", err)
+			return 1
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			fmt.Fprintln(os.Stderr, "healthcheck:", addr, "HTTP", resp.StatusCode)
+			return 1
+		}
 	}
 	return 0
 }

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/apikey"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/callerid"
@@ -37,6 +38,10 @@ type Server struct {
 	GatewayRole, TenantRole callerid.Role
 	Ready                   func(ctx context.Context) error
 	Log                     *slog.Logger
+	// ProvisionTimeout bounds a create request's steps (0: no bound of its
+	// own); the HTTP server's write timeout must leave room for the undo of
+	// a failed create and the answer after it.
+	ProvisionTimeout time.Duration
 }
 
 var (
@@ -65,8 +70,12 @@ func ValidateID(id string) error {
 	return nil
 }
 
-// Handler returns the routes.
-func (s *Server) Handler() http.Handler {
+// PublicHandler serves the management API (behind the admin token) and
+// /health on the public listener. The configuration endpoints are not
+// served here at all: their only callers, the gateway and the tenant
+// functions, use the internal listener, so no load balancer rule has to
+// keep them away from the public.
+func (s *Server) PublicHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", s.health)
 	mux.HandleFunc("POST /project/create-pgrest-lambda", s.admin(s.create))
@@ -77,9 +86,40 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /project/{id}/api-keys", s.admin(s.withID(s.createKey)))
 	mux.HandleFunc("DELETE /project/{id}/api-keys/{keyId}", s.admin(s.withID(s.deleteKey)))
 	mux.HandleFunc("POST /project/{id}/jwt-secret/rotate", s.admin(s.withID(s.rotate)))
+	mux.HandleFunc("/project/{id}/config", notFound)
+	mux.HandleFunc("/project/{id}/postgrest-config", notFound)
+	return s.recoverer(rejectEscapedPaths(mux))
+}
+
+// InternalHandler serves /health and the two configuration endpoints (read
+// with the caller's AWS identity) on the internal listener, and nothing else.
+func (s *Server) InternalHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", s.health)
 	mux.HandleFunc("GET /project/{id}/config", s.withID(s.gatewayConfig))
 	mux.HandleFunc("GET /project/{id}/postgrest-config", s.withID(s.postgrestConfig))
-	return s.recoverer(mux)
+	mux.HandleFunc("/", notFound)
+	return s.recoverer(rejectEscapedPaths(mux))
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, "not_found", "no such endpoint on this listener")
+}
+
+// rejectEscapedPaths refuses any percent-encoded request path. The mux
+// routes on the decoded path, so /project/x/confi%67 would reach the
+// /config handler while path rules in front of the service (which match
+// the raw path) let it through. Project ids, key ids and every route here
+// are plain ASCII, so no legitimate request needs an escape.
+func rejectEscapedPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _, _ := strings.Cut(r.RequestURI, "?")
+		if strings.Contains(raw, "%") || r.URL.RawPath != "" || strings.Contains(r.URL.Path, "%") {
+			writeError(w, http.StatusBadRequest, "invalid_path", "the request path must not contain percent-encoding (%XX): project ids, key ids and paths never need it")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 type apiError struct {
@@ -203,7 +243,13 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_project_id", err.Error())
 		return
 	}
-	created, err := s.Service.Create(r.Context(), body.ProjectID)
+	ctx := r.Context()
+	if s.ProvisionTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.ProvisionTimeout)
+		defer cancel()
+	}
+	created, err := s.Service.Create(ctx, body.ProjectID)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
@@ -72,6 +73,9 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 		return nil, fmt.Errorf("TENANT_LAMBDA_ROLE_ARN: not an IAM role ARN")
 	}
 
+	// Every AWS SDK attempt (Lambda, Secrets Manager) gets a deadline; the
+	// Lambda Active waiter is bounded separately (LambdaActive).
+	awsCfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(cfg.Timeouts.AWS)
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	pcfg, err := pgxpool.ParseConfig(cfg.PlatformDatabaseURL)
 	if err != nil {
@@ -135,10 +139,16 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
+	// A Redis that accepts but never answers fails the call instead of
+	// hanging; context deadlines are honoured as well.
+	ropts.DialTimeout = cfg.Timeouts.RedisDial
+	ropts.ReadTimeout = cfg.Timeouts.RedisIO
+	ropts.WriteTimeout = cfg.Timeouts.RedisIO
+	ropts.PoolTimeout = cfg.Timeouts.RedisIO + time.Second
+	ropts.ContextTimeoutEnabled = true
 	rc := redis.NewClient(ropts)
 	a.closers = append(a.closers, func() { rc.Close() })
 
-	httpClient := &http.Client{Timeout: 10 * time.Second}
 	a.Service = &provision.Service{
 		Store:   st,
 		Box:     box,
@@ -148,19 +158,22 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 			SubnetIDs: cfg.SubnetIDs, SecurityGroupIDs: cfg.SecurityGroupIDs,
 			MemoryMiB: int32(cfg.LambdaMemoryMiB), TimeoutSeconds: int32(cfg.LambdaTimeoutSec),
 			ConfigServiceURL: cfg.ConfigServiceURL, STSEndpoint: cfg.STSEndpoint,
+			ActiveTimeout: cfg.Timeouts.LambdaActive,
 		}},
-		Gateway: &kongadmin.Client{BaseURL: cfg.KongAdminURL, HTTP: httpClient},
+		Gateway: &kongadmin.Client{BaseURL: cfg.KongAdminURL, HTTP: &http.Client{}, Timeout: cfg.Timeouts.Kong},
 		Cache:   redisCache{rc},
 		Log:     log,
 	}
 	a.Server = &api.Server{
 		Service:     a.Service,
 		AdminToken:  cfg.AdminToken,
-		Verifier:    &callerid.Verifier{STSEndpoint: cfg.STSEndpoint, HTTP: httpClient},
+		Verifier:    &callerid.Verifier{STSEndpoint: cfg.STSEndpoint, HTTP: &http.Client{Timeout: cfg.Timeouts.STS}},
 		GatewayRole: gatewayRole,
 		TenantRole:  tenantRole,
 		Ready:       func(ctx context.Context) error { return platform.Ping(ctx) },
 		Log:         log,
+
+		ProvisionTimeout: cfg.Timeouts.Provision,
 	}
 	return a, nil
 }

@@ -134,7 +134,8 @@ func setup(m *testing.M) (int, error) {
 type tm struct {
 	t      testing.TB
 	app    *App
-	srv    *httptest.Server
+	srv    *httptest.Server // public listener
+	isrv   *httptest.Server // internal listener (configuration endpoints)
 	kong   *kongfake.Kong
 	cfg    *config.Config
 	lambda *lambda.Client
@@ -182,7 +183,8 @@ func newTM(t testing.TB, opts ...option) *tm {
 	}
 	a, err := New(ctx, cfg, env.aws, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
-	srv := httptest.NewServer(a.Server.Handler())
+	srv := httptest.NewServer(a.Server.PublicHandler())
+	internal := httptest.NewServer(a.Server.InternalHandler())
 	t.Cleanup(func() {
 		// The workers, moto and Redis are shared: deprovision what this
 		// tenant-manager made so tests stay independent.
@@ -195,10 +197,11 @@ func newTM(t testing.TB, opts ...option) *tm {
 			}
 		}
 		srv.Close()
+		internal.Close()
 		a.Close()
 		kong.Close()
 	})
-	return &tm{t: t, app: a, srv: srv, kong: kong, cfg: cfg, lambda: lambda.NewFromConfig(env.aws)}
+	return &tm{t: t, app: a, srv: srv, isrv: internal, kong: kong, cfg: cfg, lambda: lambda.NewFromConfig(env.aws)}
 }
 
 // do sends a request; token "" means no Authorization header.
@@ -214,9 +217,20 @@ func tamper(t testing.TB, header, key, value string) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
+// The configuration endpoints go to the internal listener, everything else
+// to the public one; doOn picks the listener explicitly.
 func (m *tm) do(method, path, token string, body string, headers ...string) (int, map[string]any) {
 	m.t.Helper()
-	req, err := http.NewRequest(method, m.srv.URL+path, strings.NewReader(body))
+	srv := m.srv
+	if strings.HasSuffix(path, "/config") || strings.HasSuffix(path, "/postgrest-config") {
+		srv = m.isrv
+	}
+	return m.doOn(srv, method, path, token, body, headers...)
+}
+
+func (m *tm) doOn(srv *httptest.Server, method, path, token string, body string, headers ...string) (int, map[string]any) {
+	m.t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 	require.NoError(m.t, err)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -1,6 +1,6 @@
-// Package callerid verifies the X-Caller-Identity header of SPEC §6.6: a
-// caller's signed STS GetCallerIdentity request, replayed here to the fixed
-// STS endpoint. STS checks the signature and answers with the caller's ARN.
+// Package callerid verifies the X-Caller-Identity header: a caller's signed
+// STS GetCallerIdentity request, replayed here to the fixed STS endpoint.
+// STS checks the signature and answers with the caller's ARN.
 package callerid
 
 import (
@@ -23,10 +23,16 @@ const (
 	Header         = "X-Caller-Identity"
 	AudienceHeader = "X-Tenant-Manager-Audience"
 	Audience       = "tenant-manager"
-	body           = "Action=GetCallerIdentity&Version=2011-06-15"
-	contentType    = "application/x-www-form-urlencoded; charset=utf-8"
-	maxSkew        = 5 * time.Minute
-	cacheFor       = 5 * time.Minute
+	// ExpirationHeader, when signed, is the expiry of the credentials the
+	// caller signed with (RFC 3339): the signature is worth nothing after
+	// it, so neither is a cached verification.
+	ExpirationHeader = "X-Tenant-Manager-Credential-Expiration"
+	body             = "Action=GetCallerIdentity&Version=2011-06-15"
+	contentType      = "application/x-www-form-urlencoded; charset=utf-8"
+	maxSkew          = 5 * time.Minute
+	cacheFor         = 5 * time.Minute
+	defaultTimeout   = 10 * time.Second
+	maxCached        = 10000
 )
 
 // ErrUnverifiable is returned (wrapped with the reason) for anything that
@@ -36,8 +42,10 @@ var ErrUnverifiable = errors.New("caller identity cannot be verified")
 // Verifier checks identities against one STS endpoint.
 type Verifier struct {
 	STSEndpoint string
-	HTTP        *http.Client
-	Now         func() time.Time
+	// HTTP calls STS; nil means a client with a 10 s timeout. Give it a
+	// timeout: a silent STS must not hold config requests open.
+	HTTP *http.Client
+	Now  func() time.Time
 
 	mu    sync.Mutex
 	cache map[[32]byte]cached
@@ -48,10 +56,83 @@ type cached struct {
 	expires time.Time
 }
 
-var signedHeadersRe = regexp.MustCompile(`SignedHeaders=([a-z0-9;-]+)`)
+var (
+	signedHeadersRe = regexp.MustCompile(`SignedHeaders=([a-z0-9;-]+)`)
+	defaultClient   = &http.Client{Timeout: defaultTimeout}
+)
 
 func fail(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrUnverifiable, fmt.Sprintf(format, args...))
+}
+
+// claim is what a header says before STS has checked it.
+type claim struct {
+	headers map[string]string // canonical names
+	signed  map[string]bool   // lower-case names
+	// validUntil is when the header stops being acceptable: X-Amz-Date +
+	// 5 minutes, or the signed credential expiration when that is earlier.
+	validUntil time.Time
+}
+
+// parse checks everything that needs no STS call, so that a stale or
+// expired header is refused before the cache is consulted.
+func parse(header string, now time.Time) (*claim, error) {
+	if header == "" {
+		return nil, fail("no %s header", Header)
+	}
+	raw, err := base64.StdEncoding.DecodeString(header)
+	if err != nil {
+		return nil, fail("%s is not base64", Header)
+	}
+	var p struct {
+		Headers map[string]string `json:"headers"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil || p.Headers == nil {
+		return nil, fail(`%s is not {"headers": {...}}`, Header)
+	}
+	c := &claim{headers: map[string]string{}, signed: map[string]bool{}}
+	for k, val := range p.Headers {
+		c.headers[http.CanonicalHeaderKey(k)] = val
+	}
+	auth := c.headers["Authorization"]
+	if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 ") {
+		return nil, fail("no SigV4 Authorization header")
+	}
+	if c.headers[AudienceHeader] != Audience {
+		return nil, fail("the audience header must be %q", Audience)
+	}
+	m := signedHeadersRe.FindStringSubmatch(auth)
+	if m == nil {
+		return nil, fail("no SignedHeaders in the Authorization header")
+	}
+	for _, s := range strings.Split(m[1], ";") {
+		c.signed[s] = true
+	}
+	if !c.signed["x-tenant-manager-audience"] || !c.signed["host"] || !c.signed["x-amz-date"] {
+		return nil, fail("host, x-amz-date and x-tenant-manager-audience must be signed")
+	}
+	date, err := time.Parse("20060102T150405Z", c.headers["X-Amz-Date"])
+	if err != nil {
+		return nil, fail("X-Amz-Date is not a SigV4 date")
+	}
+	if d := now.Sub(date); d > maxSkew || d < -maxSkew {
+		return nil, fail("X-Amz-Date is more than 5 minutes away from now")
+	}
+	c.validUntil = date.Add(maxSkew)
+	// An unsigned expiration could be anything, so only a signed one counts.
+	if c.signed[strings.ToLower(ExpirationHeader)] {
+		exp, err := time.Parse(time.RFC3339, c.headers[ExpirationHeader])
+		if err != nil {
+			return nil, fail("%s is signed but not an RFC 3339 time", ExpirationHeader)
+		}
+		if !now.Before(exp) {
+			return nil, fail("the credentials that signed %s expired at %s", Header, exp.UTC().Format(time.RFC3339))
+		}
+		if exp.Before(c.validUntil) {
+			c.validUntil = exp
+		}
+	}
+	return c, nil
 }
 
 // Verify returns the caller's ARN (e.g.
@@ -61,56 +142,17 @@ func (v *Verifier) Verify(ctx context.Context, header string) (string, error) {
 	if v.Now != nil {
 		now = v.Now
 	}
-	if header == "" {
-		return "", fail("no %s header", Header)
+	c, err := parse(header, now())
+	if err != nil {
+		return "", err
 	}
 	key := sha256.Sum256([]byte(header))
 	v.mu.Lock()
-	if c, ok := v.cache[key]; ok && now().Before(c.expires) {
+	if e, ok := v.cache[key]; ok && now().Before(e.expires) {
 		v.mu.Unlock()
-		return c.arn, nil
+		return e.arn, nil
 	}
 	v.mu.Unlock()
-
-	raw, err := base64.StdEncoding.DecodeString(header)
-	if err != nil {
-		return "", fail("%s is not base64", Header)
-	}
-	var p struct {
-		Headers map[string]string `json:"headers"`
-	}
-	if err := json.Unmarshal(raw, &p); err != nil || p.Headers == nil {
-		return "", fail(`%s is not {"headers": {...}}`, Header)
-	}
-	h := map[string]string{}
-	for k, val := range p.Headers {
-		h[http.CanonicalHeaderKey(k)] = val
-	}
-	auth := h["Authorization"]
-	if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 ") {
-		return "", fail("no SigV4 Authorization header")
-	}
-	if h[AudienceHeader] != Audience {
-		return "", fail("the audience header must be %q", Audience)
-	}
-	m := signedHeadersRe.FindStringSubmatch(auth)
-	if m == nil {
-		return "", fail("no SignedHeaders in the Authorization header")
-	}
-	signed := map[string]bool{}
-	for _, s := range strings.Split(m[1], ";") {
-		signed[s] = true
-	}
-	if !signed["x-tenant-manager-audience"] || !signed["host"] || !signed["x-amz-date"] {
-		return "", fail("host, x-amz-date and x-tenant-manager-audience must be signed")
-	}
-	date, err := time.Parse("20060102T150405Z", h["X-Amz-Date"])
-	if err != nil {
-		return "", fail("X-Amz-Date is not a SigV4 date")
-	}
-	if d := now().Sub(date); d > maxSkew || d < -maxSkew {
-		return "", fail("X-Amz-Date is more than 5 minutes away from now")
-	}
 
 	// The request is rebuilt here: fixed endpoint, fixed body; only the
 	// signature headers come from the caller.
@@ -120,12 +162,20 @@ func (v *Verifier) Verify(ctx context.Context, header string) (string, error) {
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Accept", "application/xml")
-	for _, k := range []string{"Authorization", "X-Amz-Date", "X-Amz-Security-Token", AudienceHeader} {
-		if val := h[k]; val != "" {
+	forward := []string{"Authorization", "X-Amz-Date", "X-Amz-Security-Token", AudienceHeader}
+	if c.signed[strings.ToLower(ExpirationHeader)] {
+		forward = append(forward, ExpirationHeader)
+	}
+	for _, k := range forward {
+		if val := c.headers[k]; val != "" {
 			req.Header.Set(k, val)
 		}
 	}
-	resp, err := v.HTTP.Do(req)
+	client := v.HTTP
+	if client == nil {
+		client = defaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("calling STS: %w", err)
 	}
@@ -143,14 +193,18 @@ func (v *Verifier) Verify(ctx context.Context, header string) (string, error) {
 	if err := xml.Unmarshal(data, &out); err != nil || out.Arn == "" {
 		return "", fmt.Errorf("STS answer has no ARN")
 	}
+	// A verification is reused for at most 5 minutes, and never past the
+	// header's own validity, so a captured header cannot outlive the
+	// window it was signed for.
+	expires := now().Add(cacheFor)
+	if c.validUntil.Before(expires) {
+		expires = c.validUntil
+	}
 	v.mu.Lock()
-	if v.cache == nil {
+	if v.cache == nil || len(v.cache) >= maxCached {
 		v.cache = map[[32]byte]cached{}
 	}
-	if len(v.cache) > 10000 {
-		v.cache = map[[32]byte]cached{}
-	}
-	v.cache[key] = cached{arn: out.Arn, expires: now().Add(cacheFor)}
+	v.cache[key] = cached{arn: out.Arn, expires: expires}
 	v.mu.Unlock()
 	return out.Arn, nil
 }

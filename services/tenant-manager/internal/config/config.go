@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Worker is one entry of WORKERS.
@@ -25,7 +26,11 @@ type Worker struct {
 
 // Config is the whole environment.
 type Config struct {
-	ListenAddr          string
+	ListenAddr string
+	// InternalListenAddr serves /health and the two configuration endpoints
+	// for the gateway and the tenant functions; it is never behind the
+	// public load balancer.
+	InternalListenAddr  string
 	PlatformDatabaseURL string
 	// PlatformDatabaseSecretArn, when set, supplies the platform database's
 	// username and password from Secrets Manager (kept current under rotation).
@@ -45,6 +50,49 @@ type Config struct {
 	GatewayRoleARN            string
 	STSEndpoint               string
 	Region                    string
+	Timeouts                  Timeouts
+}
+
+// Timeouts bound every wait: the HTTP servers' reads and writes and each
+// outbound call, so a slow or silent peer cannot pin a request forever.
+type Timeouts struct {
+	// HTTP servers (both listeners).
+	ReadHeader, Read, Write, Idle time.Duration
+	// Provision bounds a create request's steps; the undo of a failed create
+	// has its own 2 minutes, so Write must exceed Provision by more.
+	Provision time.Duration
+	// LambdaActive bounds the wait for a new function to become Active.
+	LambdaActive time.Duration
+	// Kong is per Admin API request, STS per identity check, AWS per AWS
+	// SDK HTTP attempt (Lambda, Secrets Manager).
+	Kong, STS, AWS time.Duration
+	// RedisDial is the connect timeout, RedisIO each read and write.
+	RedisDial, RedisIO time.Duration
+}
+
+// undoBudget is what a failed create may still spend undoing its steps and
+// answering, after its own deadline.
+const undoBudget = 2*time.Minute + 30*time.Second
+
+// timeoutVars are the duration variables (Go syntax, e.g. "30s", "5m")
+// with their defaults and bounds.
+var timeoutVars = []struct {
+	name   string
+	def    time.Duration
+	lo, hi time.Duration
+	field  func(*Timeouts) *time.Duration
+}{
+	{"HTTP_READ_HEADER_TIMEOUT", 10 * time.Second, 100 * time.Millisecond, time.Minute, func(t *Timeouts) *time.Duration { return &t.ReadHeader }},
+	{"HTTP_READ_TIMEOUT", 30 * time.Second, 100 * time.Millisecond, 10 * time.Minute, func(t *Timeouts) *time.Duration { return &t.Read }},
+	{"HTTP_WRITE_TIMEOUT", 10 * time.Minute, 100 * time.Millisecond, time.Hour, func(t *Timeouts) *time.Duration { return &t.Write }},
+	{"HTTP_IDLE_TIMEOUT", 2 * time.Minute, 100 * time.Millisecond, time.Hour, func(t *Timeouts) *time.Duration { return &t.Idle }},
+	{"PROVISION_TIMEOUT", 7 * time.Minute, 100 * time.Millisecond, time.Hour, func(t *Timeouts) *time.Duration { return &t.Provision }},
+	{"LAMBDA_ACTIVE_TIMEOUT", 5 * time.Minute, 100 * time.Millisecond, time.Hour, func(t *Timeouts) *time.Duration { return &t.LambdaActive }},
+	{"KONG_ADMIN_TIMEOUT", 10 * time.Second, 10 * time.Millisecond, 5 * time.Minute, func(t *Timeouts) *time.Duration { return &t.Kong }},
+	{"STS_TIMEOUT", 10 * time.Second, 10 * time.Millisecond, 5 * time.Minute, func(t *Timeouts) *time.Duration { return &t.STS }},
+	{"AWS_CALL_TIMEOUT", 30 * time.Second, 10 * time.Millisecond, 5 * time.Minute, func(t *Timeouts) *time.Duration { return &t.AWS }},
+	{"REDIS_DIAL_TIMEOUT", 5 * time.Second, 10 * time.Millisecond, time.Minute, func(t *Timeouts) *time.Duration { return &t.RedisDial }},
+	{"REDIS_IO_TIMEOUT", 3 * time.Second, 10 * time.Millisecond, time.Minute, func(t *Timeouts) *time.Duration { return &t.RedisIO }},
 }
 
 var (
@@ -54,11 +102,17 @@ var (
 
 // Load reads the configuration through getenv.
 func Load(getenv func(string) string) (*Config, error) {
-	c := &Config{ListenAddr: getenv("LISTEN_ADDR")}
+	c := &Config{ListenAddr: getenv("LISTEN_ADDR"), InternalListenAddr: getenv("INTERNAL_LISTEN_ADDR")}
 	if c.ListenAddr == "" {
 		c.ListenAddr = ":8080"
 	}
+	if c.InternalListenAddr == "" {
+		c.InternalListenAddr = ":8081"
+	}
 	var err error
+	if c.InternalListenAddr == c.ListenAddr {
+		err = fmt.Errorf("INTERNAL_LISTEN_ADDR: must differ from LISTEN_ADDR (%s): the configuration endpoints must not be served on the public listener", c.ListenAddr)
+	}
 	req := func(name string) string {
 		v := getenv(name)
 		if v == "" && err == nil {
@@ -165,6 +219,23 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.GatewayRoleARN = roleVar("GATEWAY_ROLE_ARN")
 	c.STSEndpoint = urlVar("STS_ENDPOINT", "http", "https")
 	c.Region = req("AWS_REGION")
+	for _, tv := range timeoutVars {
+		d := tv.def
+		if v := getenv(tv.name); v != "" && err == nil {
+			pd, perr := time.ParseDuration(v)
+			if perr != nil || pd < tv.lo || pd > tv.hi {
+				err = fmt.Errorf("%s: must be a duration from %s to %s (e.g. %q), got %q", tv.name, tv.lo, tv.hi, tv.def.String(), v)
+			}
+			d = pd
+		}
+		*tv.field(&c.Timeouts) = d
+	}
+	if t := c.Timeouts; err == nil && t.Provision <= t.LambdaActive {
+		err = fmt.Errorf("PROVISION_TIMEOUT: must be longer than LAMBDA_ACTIVE_TIMEOUT (%s), since a create waits that long for its function", t.LambdaActive)
+	}
+	if t := c.Timeouts; err == nil && t.Write < t.Provision+undoBudget {
+		err = fmt.Errorf("HTTP_WRITE_TIMEOUT: must be at least PROVISION_TIMEOUT + %s (%s), so a failed create can be undone and answered", undoBudget, t.Provision+undoBudget)
+	}
 	if err != nil {
 		return nil, err
 	}

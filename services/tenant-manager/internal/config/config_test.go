@@ -2,6 +2,7 @@ package config
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -62,6 +63,52 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			env := valid()
 			env[tc.key] = tc.value
+			_, err := Load(func(k string) string { return env[k] })
+			require.ErrorContains(t, err, tc.want)
+			require.NotContains(t, err.Error(), "\n", "one line")
+		})
+	}
+}
+
+func TestListenersAndTimeouts(t *testing.T) {
+	env := valid()
+	c, err := Load(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.Equal(t, ":8081", c.InternalListenAddr)
+	require.Equal(t, Timeouts{
+		ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 10 * time.Minute, Idle: 2 * time.Minute,
+		Provision: 7 * time.Minute, LambdaActive: 5 * time.Minute,
+		Kong: 10 * time.Second, STS: 10 * time.Second, AWS: 30 * time.Second,
+		RedisDial: 5 * time.Second, RedisIO: 3 * time.Second,
+	}, c.Timeouts)
+
+	env["INTERNAL_LISTEN_ADDR"] = "127.0.0.1:9001"
+	env["KONG_ADMIN_TIMEOUT"] = "1500ms"
+	env["HTTP_WRITE_TIMEOUT"] = "20m"
+	env["PROVISION_TIMEOUT"] = "15m"
+	c, err = Load(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:9001", c.InternalListenAddr)
+	require.Equal(t, 1500*time.Millisecond, c.Timeouts.Kong)
+	require.Equal(t, 15*time.Minute, c.Timeouts.Provision)
+
+	for name, tc := range map[string]struct {
+		vars map[string]string
+		want string
+	}{
+		"same listener":      {map[string]string{"LISTEN_ADDR": ":9000", "INTERNAL_LISTEN_ADDR": ":9000"}, "INTERNAL_LISTEN_ADDR: must differ from LISTEN_ADDR"},
+		"default collision":  {map[string]string{"INTERNAL_LISTEN_ADDR": ":8080"}, "INTERNAL_LISTEN_ADDR: must differ"},
+		"not a duration":     {map[string]string{"STS_TIMEOUT": "10"}, `STS_TIMEOUT: must be a duration`},
+		"zero":               {map[string]string{"REDIS_IO_TIMEOUT": "0s"}, `REDIS_IO_TIMEOUT: must be a duration`},
+		"too long":           {map[string]string{"KONG_ADMIN_TIMEOUT": "1h"}, `KONG_ADMIN_TIMEOUT: must be a duration`},
+		"provision < active": {map[string]string{"PROVISION_TIMEOUT": "4m"}, "PROVISION_TIMEOUT: must be longer than LAMBDA_ACTIVE_TIMEOUT"},
+		"write < provision":  {map[string]string{"HTTP_WRITE_TIMEOUT": "8m"}, "HTTP_WRITE_TIMEOUT: must be at least PROVISION_TIMEOUT"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := valid()
+			for k, v := range tc.vars {
+				env[k] = v
+			}
 			_, err := Load(func(k string) string { return env[k] })
 			require.ErrorContains(t, err, tc.want)
 			require.NotContains(t, err.Error(), "\n", "one line")

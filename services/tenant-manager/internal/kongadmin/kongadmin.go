@@ -6,18 +6,27 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Client talks to Kong's Admin API (port 8001).
 type Client struct {
 	BaseURL string
-	HTTP    *http.Client
+	// HTTP is nil for http.DefaultClient.
+	HTTP *http.Client
+	// Timeout bounds each request, answer included (0: 10 s), so a Kong
+	// that accepts but never answers fails the step instead of holding the
+	// request open.
+	Timeout time.Duration
 }
+
+const defaultTimeout = 10 * time.Second
 
 // Error is a non-2xx answer.
 type Error struct {
@@ -36,6 +45,12 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 		}
 		rd = bytes.NewReader(b)
 	}
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, rd)
 	if err != nil {
 		return 0, err
@@ -43,8 +58,15 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.HTTP.Do(req)
+	client := c.HTTP
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+			return 0, fmt.Errorf("kong admin %s %s: no answer within %s: %w", method, path, timeout, err)
+		}
 		return 0, fmt.Errorf("kong admin %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
