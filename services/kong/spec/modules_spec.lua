@@ -5,6 +5,8 @@ local jwt = require("kong.plugins.dynamic-lambda-router.jwt")
 local crypto = require("kong.plugins.dynamic-lambda-router.crypto")
 local credentials = require("kong.plugins.dynamic-lambda-router.credentials")
 local cache = require("kong.plugins.dynamic-lambda-router.cache")
+local bucket = require("kong.plugins.dynamic-lambda-router.bucket")
+local cfgcache = require("kong.plugins.dynamic-lambda-router.cfgcache")
 
 describe("crypto", function()
   it("uses luaossl outside Kong", function() assert.equal("luaossl", crypto.backend) end)
@@ -30,9 +32,21 @@ describe("jwt.sign_hs256", function()
     local h, p, s = token:match("^([%w_-]+)%.([%w_-]+)%.([%w_-]+)$")
     assert.truthy(h and p and s)
     assert.same({ alg = "HS256", typ = "JWT" }, cjson.decode(fakes.b64decode(h)))
+    assert.is_nil(fakes.b64decode(h):find("kid", 1, true), "no kid without one")
     assert.same({ iss = "supabase", ref = "p1x", role = "anon", iat = 1, exp = 301 }, cjson.decode(fakes.b64decode(p)))
     assert.equal(crypto.base64url(crypto.hmac_sha256("secret", h .. "." .. p)), s)
   end)
+  it("names the key in the header when given a kid", function()
+    for _, kid in ipairs({ "0b6f3c2e-4a51-4c1e-9d1a-5b2f6f0c9e11", 'odd "kid"/\\' }) do
+      local token = assert(jwt.sign_hs256({ ref = "p1x" }, "secret", kid))
+      local h, p, s = token:match("^([%w_-]+)%.([%w_-]+)%.([%w_-]+)$")
+      assert.same({ alg = "HS256", typ = "JWT", kid = kid }, cjson.decode(fakes.b64decode(h)))
+      assert.equal(crypto.base64url(crypto.hmac_sha256("secret", h .. "." .. p)), s)
+    end
+    assert.is_nil((jwt.sign_hs256({}, "secret", "")))
+    assert.is_nil((jwt.sign_hs256({}, "secret", 7)))
+  end)
+
   it("refuses an empty secret", function()
     local token, err = jwt.sign_hs256({}, "")
     assert.is_nil(token)
@@ -60,7 +74,8 @@ describe("credentials", function()
       end,
     })
     local got = assert(c:get())
-    assert.same({ access_key = "A", secret_key = "S", session_token = "T", expires = credentials.parse_iso8601("2099-01-01T00:00:00Z") }, got)
+    local exp = credentials.parse_iso8601("2099-01-01T00:00:00Z")
+    assert.same({ access_key = "A", secret_key = "S", session_token = "T", expires = exp, expiration = exp }, got)
     assert.equal("http://127.0.0.1:1338/creds", seen.url)
     assert.equal("tok-123", seen.headers.Authorization)
   end)
@@ -84,6 +99,24 @@ describe("credentials", function()
     assert.matches("answered 500", err)
   end)
 
+  it("has no expiration when the endpoint gives none, and is refetched within 15 minutes", function()
+    local now, calls = 1000, 0
+    local c = credentials.new({
+      getenv = env({ AWS_CONTAINER_CREDENTIALS_RELATIVE_URI = "/v2/x" }),
+      now = function() return now end,
+      http = function()
+        calls = calls + 1
+        return 200, cjson.encode({ AccessKeyId = "A", SecretAccessKey = "S" })
+      end,
+    })
+    local got = assert(c:get())
+    assert.is_nil(got.expiration)
+    assert.equal(1900, got.expires)
+    now = 1601 -- inside the refresh window of the assumed 15 minutes
+    c:get()
+    assert.equal(2, calls)
+  end)
+
   it("says what is missing without container credentials", function()
     local got, err = credentials.new({ getenv = env({}), http = function() error("no call") end }):get()
     assert.is_nil(got)
@@ -102,6 +135,133 @@ describe("cache", function()
     c:set("a", 1, 10); c:set("b", 2, 10); c:set("c", 3, 10)
     assert.is_true(c.count <= 2)
     assert.equal(3, c:get("c"))
+  end)
+
+  it("keeps an expired entry for get_stale only, for its grace period", function()
+    local now = 0
+    local c = cache.new(10, function() return now end)
+    c:set("a", "A", 30, 300)
+    now = 29
+    assert.same({ "A", 0 }, { c:get_stale("a") })
+    now = 30
+    assert.is_nil(c:get("a"))
+    assert.same({ "A", 0 }, { c:get_stale("a") })
+    now = 329
+    assert.is_nil(c:get("a"))
+    assert.same({ "A", 299 }, { c:get_stale("a") })
+    now = 330
+    assert.is_nil(c:get_stale("a"))
+    assert.equal(0, c.count)
+    c:set("b", "B", 30) -- no grace period
+    now = 360
+    assert.is_nil(c:get_stale("b"))
+  end)
+
+  it("evicts dead entries first, then the one closest to its end, never all at once", function()
+    local now = 0
+    local c = cache.new(3, function() return now end)
+    c:set("old", 1, 10, 0)
+    c:set("a", 2, 30, 300)
+    now = 5
+    c:set("b", 3, 30, 300)
+    now = 20 -- "old" is past its end
+    c:set("c", 4, 30, 300)
+    assert.is_nil(c.items.old)
+    assert.same({ 2, 3, 4 }, { (c:get_stale("a")), (c:get_stale("b")), (c:get_stale("c")) })
+    c:set("d", 5, 30, 300) -- full of live entries: "a" ends first
+    assert.equal(3, c.count)
+    assert.is_nil(c:get_stale("a"))
+    assert.same({ 3, 4, 5 }, { (c:get_stale("b")), (c:get_stale("c")), (c:get_stale("d")) })
+  end)
+end)
+
+describe("bucket", function()
+  it("allows the burst, then the rate", function()
+    local now = 100
+    local b = bucket.new(2, 3, function() return now end)
+    assert.same({ true, true, true, false }, { b:take(), b:take(), b:take(), b:take() })
+    now = 101
+    assert.same({ true, true, false }, { b:take(), b:take(), b:take() })
+    now = 200 -- refills up to the burst, not beyond
+    assert.same({ true, true, true, false }, { b:take(), b:take(), b:take(), b:take() })
+  end)
+end)
+
+describe("cfgcache", function()
+  it("parses the config document, a missing version counting as 0", function()
+    local doc = { project_id = "acme-prod", function_url = "https://x.lambda-url.eu-west-1.on.aws/", jwt_secret = "s", jwt_kid = "k1" }
+    assert.same({ project_id = "acme-prod", function_url = doc.function_url, jwt_secret = "s", jwt_kid = "k1", version = 0 },
+      cfgcache.parse(cjson.encode(doc), "acme-prod"))
+    doc.version = 2 ^ 53 - 1
+    assert.equal(2 ^ 53 - 1, cfgcache.parse(doc, "acme-prod").version)
+    doc.jwt_kid = nil
+    assert.is_nil(cfgcache.parse(doc, "acme-prod").jwt_kid)
+    for _, bad in ipairs({ { version = 2 ^ 53 }, { version = -1 }, { version = 0.5 }, { version = "1" }, { jwt_secret = "" },
+      { function_url = "http://x/" }, { project_id = "other" }, { jwt_kid = false } }) do
+      local d = { project_id = "acme-prod", function_url = "https://x/", jwt_secret = "s", version = 1 }
+      for k, v in pairs(bad) do d[k] = v end
+      assert.is_nil(cfgcache.parse(d, "acme-prod"), cjson.encode(bad))
+    end
+    assert.is_nil(cfgcache.parse("not json", "acme-prod"))
+  end)
+
+  it("encodes versions up to 2^53-1 exactly", function()
+    local cfg = { project_id = "acme-prod", function_url = "https://x/", jwt_secret = "s/\"", jwt_kid = "k", version = 2 ^ 53 - 1 }
+    local doc, version = cfgcache.encode(cfg)
+    assert.equal("9007199254740991", version)
+    assert.matches(',"version":9007199254740991}$', doc)
+    assert.same(cfg, cfgcache.parse(doc, "acme-prod"))
+    cfg.jwt_kid = nil
+    assert.same(cfg, cfgcache.parse((cfgcache.encode(cfg)), "acme-prod"))
+  end)
+end)
+
+describe("body.read", function()
+  local LIMIT = 4096
+  local function read(body, headers_len, req_opts)
+    local q = fakes.ngx_req(body, req_opts)
+    local a, b, c, d = require("kong.plugins.dynamic-lambda-router.body").read(q, { limit = LIMIT, content_length = headers_len })
+    q.cleanup()
+    return a, b, c, d, q
+  end
+  local function bytes(n)
+    local t = {}
+    for i = 1, n do t[i] = string.char((i * 131 + 7) % 256) end
+    return table.concat(t)
+  end
+
+  it("returns bodies kept in memory and bodies written to a file, byte for byte", function()
+    for _, n in ipairs({ 0, 1, 1000, LIMIT - 1, LIMIT }) do
+      local b = bytes(n)
+      for _, ro in ipairs({ { buffer = 8 * 1024 }, { buffer = 512 }, { in_file = true } }) do
+        assert.equal(b, (read(b, tostring(n), ro)), n)  -- Content-Length
+        assert.equal(b, (read(b, nil, ro)), n)          -- chunked
+      end
+    end
+  end)
+
+  it("refuses bodies over the limit with 413, before reading when declared", function()
+    local _, status, msg, _, q = read(bytes(LIMIT + 1), tostring(LIMIT + 1))
+    assert.equal(413, status)
+    assert.equal("Request body too large: the limit is 4096 bytes", msg)
+    assert.is_false(q.read)
+    for _, ro in ipairs({ { buffer = 512 }, { buffer = 1e6 } }) do
+      _, status = read(bytes(LIMIT + 1), nil, ro)
+      assert.equal(413, status)
+    end
+  end)
+
+  it("refuses a body it cannot read, never returning it as empty", function()
+    local body, status = read(bytes(100), "100", { in_file = true, remove_file = true })
+    assert.is_nil(body); assert.equal(500, status)
+    body, status = read(bytes(100), nil, { in_file = true, remove_file = true })
+    assert.is_nil(body); assert.equal(500, status)
+    body, status = read(bytes(100), "100", { read_error = "client aborted" })
+    assert.is_nil(body); assert.equal(400, status)
+    body, status = read(nil, "100") -- declared, but nginx has none (discarded)
+    assert.is_nil(body); assert.equal(500, status)
+    body, status = read("x", "abc")
+    assert.is_nil(body); assert.equal(400, status)
   end)
 end)
 
@@ -125,5 +285,8 @@ describe("schema", function()
     assert.is_true(fields.redis_password.referenceable)
     assert.is_true(fields.tenant_manager_url.required)
     assert.equal("/rest/v1", fields.strip_prefix.default)
+    assert.equal(1048576, fields.max_body_bytes.default)
+    assert.equal(300, fields.stale_ttl.default)
+    assert.equal(5, fields.tenant_manager_fallback_rate.default)
   end)
 end)

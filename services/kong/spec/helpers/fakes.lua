@@ -1,6 +1,6 @@
 -- Fakes of what the plugin uses from Kong, following the documented PDK
 -- signatures (kong.request.*, kong.client.get_consumer, kong.response.exit,
--- kong.log.*), and of the handler's deps (http, redis, now).
+-- kong.log.*), of resty.redis and ngx.req (below), and of the HTTP client.
 package.path = "./?.lua;" .. package.path
 local cjson = require("cjson")
 
@@ -8,7 +8,7 @@ local M = {}
 
 -- kong_pdk(req) installs a fake `kong` global for one request:
 -- req = {consumer, project_id (what the pre-function put in kong.ctx.shared),
---        method, path, query, headers, host, body}
+--        method, path, query, headers, host, body, ngx_req (fake ngx.req)}
 function M.kong_pdk(req)
   local headers = {}
   for k, v in pairs(req.headers or {}) do headers[k:lower()] = v end
@@ -31,7 +31,21 @@ function M.kong_pdk(req)
     get_raw_path = function() return req.path or "/" end,
     get_path = function() return req.path or "/" end,
     get_raw_query = function() return req.query or "" end,
-    get_raw_body = function() return req.body end,
+    -- Kong's kong.request.get_raw_body(): "" for no body, the body when
+    -- nginx kept it in memory, and nil plus an error when nginx buffered
+    -- it to a file (larger than client_body_buffer_size). Backed by the
+    -- request's ngx.req fake when there is one.
+    get_raw_body = function()
+      local q = req.ngx_req
+      if not q then return req.body or "" end
+      q.read_body()
+      local data = q.get_body_data()
+      if data then return data end
+      if q.get_body_file() then
+        return nil, "request body did not fit into client body buffer, consider raising 'client_body_buffer_size'"
+      end
+      return ""
+    end,
   }
   k.service = { request = { set_header = function(name, value) headers[name:lower()] = value end } }
   -- kong.response.exit(status, body, headers): a table body is sent as JSON.
@@ -45,31 +59,154 @@ function M.kong_pdk(req)
   return k
 end
 
--- redis() is a fake Redis with TTLs on a shared clock.
-function M.redis(clock)
-  local r = { data = {}, ttl = {}, down = false, calls = 0 }
-  function r.connect(conf)
-    r.calls = r.calls + 1
-    r.last_conf = conf
-    if r.down then return nil, "redis connect: connection refused" end
-    local client = {}
-    function client:mget(keys)
-      local out = {}
-      for i, key in ipairs(keys) do
-        if r.ttl[key] and r.ttl[key] <= clock.now then r.data[key], r.ttl[key] = nil, nil end
-        out[i] = r.data[key]
-      end
-      return out
-    end
-    function client:set_ex(key, value, ttl)
-      r.data[key], r.ttl[key] = value, clock.now + ttl
-      r.last_ttl = ttl
-      return true
-    end
-    function client:close() end
-    return client
+-- NULL stands for ngx.null, which resty.redis returns for a missing key.
+M.NULL = setmetatable({}, { __tostring = function() return "ngx.null" end })
+
+-- resty_redis(clock) is a fake of the resty.redis module, following the
+-- lua-resty-redis README: redis:new(); red:connect() returns 1, or nil and
+-- "connection refused" when the server is down; red:get() returns the
+-- value or ngx.null; a Redis error reply comes back as false plus the
+-- message, a transport error as nil plus the message ("timeout", "closed");
+-- red:eval(script, numkeys, keys..., args...) runs the script as Redis
+-- does: KEYS/ARGV tables, redis.call (a missing key is false in Lua, SET
+-- answers {ok = "OK"}), the cjson library, and the reply converted back
+-- (number -> integer, nil/false -> nil, true -> 1).
+-- State: data, ttl (absolute expiry on the clock), down (server stopped),
+-- broken (connected, but every command times out), and counters.
+function M.resty_redis(clock)
+  local r = { data = {}, ttl = {}, down = false, broken = false, connects = 0, commands = {}, pooled = 0 }
+
+  local function expire(key)
+    if r.ttl[key] and r.ttl[key] <= clock.now then r.data[key], r.ttl[key] = nil, nil end
   end
+
+  local function call(cmd, ...)
+    cmd = cmd:upper()
+    local args = { ... }
+    if cmd == "GET" then
+      expire(args[1])
+      local v = r.data[args[1]]
+      if v == nil then return false end
+      return v
+    elseif cmd == "SET" then
+      assert(#args == 4 and tostring(args[3]):upper() == "EX", "fake SET supports only SET key value EX seconds")
+      local ttl = tonumber(args[4])
+      assert(ttl and ttl > 0, "ERR invalid expire time in 'set' command")
+      r.data[args[1]], r.ttl[args[1]] = tostring(args[2]), clock.now + ttl
+      r.last_ttl = ttl
+      return { ok = "OK" }
+    end
+    error("fake redis.call does not implement " .. cmd)
+  end
+
+  local function run_script(script, numkeys, ...)
+    local all = { ... }
+    local keys, argv = {}, {}
+    for i = 1, numkeys do keys[i] = all[i] end
+    for i = numkeys + 1, #all do argv[#argv + 1] = tostring(all[i]) end
+    local env = {
+      KEYS = keys, ARGV = argv, redis = { call = call }, cjson = require("cjson"),
+      pcall = pcall, type = type, tonumber = tonumber, tostring = tostring,
+    }
+    local chunk = assert(loadstring(script, "=user_script"))
+    setfenv(chunk, env)
+    local ok, res = pcall(chunk)
+    if not ok then return false, "ERR user_script: " .. tostring(res) end
+    if type(res) == "number" then return math.floor(res) end
+    if res == true then return 1 end
+    if res == nil or res == false then return M.NULL end
+    return res
+  end
+
+  local Red = {}
+  Red.__index = Red
+  function Red:set_timeouts(c, s, rd) self.timeouts = { c, s, rd } end
+  function Red:connect(host, port, opts)
+    r.connects = r.connects + 1
+    r.last_connect = { host = host, port = port, opts = opts }
+    if r.down then return nil, "connection refused" end
+    self.connected = true
+    return 1
+  end
+  function Red:get_reused_times() return r.pooled > 0 and 1 or 0 end
+  function Red:auth(password)
+    r.auth = password
+    return "OK"
+  end
+  local function command(self, name, fn)
+    r.commands[#r.commands + 1] = name
+    if not self.connected then return nil, "closed" end
+    if r.broken then return nil, "timeout" end
+    return fn()
+  end
+  function Red:get(key)
+    return command(self, "get", function()
+      expire(key)
+      local v = r.data[key]
+      if v == nil then return M.NULL end
+      return v
+    end)
+  end
+  function Red:eval(script, numkeys, ...)
+    local args = { ... }
+    return command(self, "eval", function()
+      r.evals = (r.evals or 0) + 1
+      r.last_script = script
+      return run_script(script, numkeys, unpack(args))
+    end)
+  end
+  function Red:set_keepalive()
+    self.connected = false
+    r.pooled = r.pooled + 1
+    return 1
+  end
+  function Red:close()
+    self.connected = false
+    return 1
+  end
+
+  r.module = { new = function() return setmetatable({}, Red) end }
   return r
+end
+
+-- ngx_req(body, opts) is a fake of ngx.req for one request, following the
+-- lua-nginx-module documentation: read_body() reads the body (and throws
+-- when reading fails, opts.read_error); afterwards get_body_data() returns
+-- the body when nginx kept it in memory, and nil when it is empty or was
+-- written to a temporary file, in which case get_body_file() returns the
+-- file's name. nginx writes the body to a file when it is larger than
+-- client_body_buffer_size (opts.buffer, default 8192, nginx's default on
+-- x86-64), or always with client_body_in_file_only (opts.in_file).
+-- Chunked or not makes no difference to these functions.
+function M.ngx_req(body, opts)
+  opts = opts or {}
+  local q = { read = false, files = {} }
+  local buffer = opts.buffer or 8192
+  function q.read_body()
+    if opts.read_error then error(opts.read_error) end
+    q.read = true
+    if body and #body > 0 and (#body > buffer or opts.in_file) then
+      local path = os.tmpname()
+      local f = assert(io.open(path, "wb"))
+      f:write(body)
+      f:close()
+      q.path = path
+      q.files[#q.files + 1] = path
+      if opts.remove_file then os.remove(path) end
+    end
+  end
+  function q.get_body_data()
+    if not q.read or q.path or not body or #body == 0 then return nil end
+    return body
+  end
+  function q.get_body_file()
+    if not q.read then return nil end
+    return q.path
+  end
+  function q.cleanup()
+    for _, p in ipairs(q.files) do os.remove(p) end
+  end
+  return q
 end
 
 -- http(routes) is a fake HTTP client: routes maps a URL prefix to a

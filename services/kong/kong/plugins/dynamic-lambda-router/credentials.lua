@@ -63,7 +63,7 @@ function M:endpoint()
   return nil, nil
 end
 
--- get() -> {access_key, secret_key, session_token, expires} or nil, err
+-- get() -> {access_key, secret_key, session_token, expires, expiration?} or nil, err
 function M:get()
   local c = self.cached
   if c and c.expires - self.now() > REFRESH_BEFORE then
@@ -83,12 +83,15 @@ function M:get()
   if type(doc) ~= "table" or not doc.AccessKeyId or not doc.SecretAccessKey then
     return nil, "container credentials endpoint returned no credentials"
   end
-  local expires = parse_iso8601(doc.Expiration) or (self.now() + 900)
+  -- expiration is what the endpoint said (nil when it said nothing);
+  -- expires also bounds how long credentials without one are reused.
+  local expiration = parse_iso8601(doc.Expiration)
   self.cached = {
     access_key = doc.AccessKeyId,
     secret_key = doc.SecretAccessKey,
     session_token = doc.Token,
-    expires = expires,
+    expires = expiration or (self.now() + 900),
+    expiration = expiration,
   }
   return self.cached
 end

@@ -8,6 +8,11 @@ function M.now()
   return ngx.time()
 end
 
+-- ngx_req() -> ngx.req (read_body, get_body_data, get_body_file)
+function M.ngx_req()
+  return ngx.req
+end
+
 -- http(method, url, headers, body, timeout_ms) -> status, headers, body
 -- or nil, nil, err on a transport error or timeout.
 function M.http(method, url, headers, body, timeout_ms)
@@ -27,10 +32,15 @@ function M.http(method, url, headers, body, timeout_ms)
   return res.status, res.headers, res.body
 end
 
--- redis(conf) -> client with :mget(keys) -> values (nil for missing) | nil, err,
--- :set_ex(key, value, ttl) -> true | nil, err, and :close().
-function M.redis(conf)
-  local red = require("resty.redis"):new()
+-- redis_client(resty_redis, null, conf) wraps a resty.redis connection:
+--   :get(key)  -> value | false when the key does not exist | nil, err
+--   :eval(script, key, ...) -> the script's integer result | nil, err
+--   :close()   -> back to the connection pool
+-- or returns nil, err when Redis cannot be reached. resty.redis answers a
+-- missing key with ngx.null (passed as `null`) and a Redis error reply with
+-- false and the message.
+function M.redis_client(resty_redis, null, conf)
+  local red = resty_redis:new()
   red:set_timeouts(conf.redis_timeout_ms, conf.redis_timeout_ms, conf.redis_timeout_ms)
   local ok, err = red:connect(conf.redis_host, conf.redis_port, {
     ssl = conf.redis_ssl,
@@ -48,24 +58,38 @@ function M.redis(conf)
       return nil, "redis auth failed" -- never echo the token
     end
   end
+  local broken = false
   local client = {}
-  function client:mget(keys)
-    local res, e = red:mget(unpack(keys))
-    if not res then return nil, "redis mget: " .. tostring(e) end
-    for i = 1, #keys do
-      if res[i] == ngx.null then res[i] = nil end
+  function client:get(key)
+    local res, e = red:get(key)
+    if not res then
+      broken = true
+      return nil, "redis get: " .. tostring(e)
+    end
+    if res == null then return false end
+    return res
+  end
+  function client:eval(script, key, ...)
+    local res, e = red:eval(script, 1, key, ...)
+    if not res then
+      -- An error reply leaves the connection usable, a transport error not.
+      broken = res == nil
+      return nil, "redis eval: " .. tostring(e)
     end
     return res
   end
-  function client:set_ex(key, value, ttl)
-    local r, e = red:set(key, value, "EX", ttl)
-    if not r then return nil, "redis set: " .. tostring(e) end
-    return true
-  end
   function client:close()
-    red:set_keepalive(60000, 64)
+    if broken then
+      red:close()
+    else
+      red:set_keepalive(60000, 64)
+    end
   end
   return client
+end
+
+function M.redis(conf)
+  return M.redis_client(require("resty.redis"), ngx.null, conf)
 end
 
 return M

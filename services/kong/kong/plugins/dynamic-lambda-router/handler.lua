@@ -1,19 +1,21 @@
--- dynamic-lambda-router (SPEC §2 step 3): after key-auth and ACL, checks
--- that the consumer's project is the request's project, finds the project's
--- JWT secret and Function URL (worker memory → Redis → tenant-manager),
--- mints a short-lived HS256 JWT and forwards the request, SigV4-signed with
--- the task role, to the project's PostgREST Lambda.
-local cjson = require("cjson.safe")
-local crypto = require("kong.plugins.dynamic-lambda-router.crypto")
+-- dynamic-lambda-router: after key-auth and ACL, checks that the
+-- consumer's project is the request's project, finds the project's JWT
+-- secret and Function URL (worker memory -> Redis -> tenant-manager), mints
+-- a short-lived HS256 JWT and forwards the request, SigV4-signed with the
+-- task role, to the project's PostgREST Lambda.
 local jwt = require("kong.plugins.dynamic-lambda-router.jwt")
 local sigv4 = require("kong.plugins.dynamic-lambda-router.sigv4")
 local cache = require("kong.plugins.dynamic-lambda-router.cache")
 local credentials = require("kong.plugins.dynamic-lambda-router.credentials")
+local cfgcache = require("kong.plugins.dynamic-lambda-router.cfgcache")
+local identity = require("kong.plugins.dynamic-lambda-router.identity")
+local bucket = require("kong.plugins.dynamic-lambda-router.bucket")
+local body_reader = require("kong.plugins.dynamic-lambda-router.body")
 
 local Handler = {
   -- Below ACL (950) so ACL really runs first; above the proxying plugins.
   PRIORITY = 900,
-  VERSION = "1.0.0",
+  VERSION = "1.1.0",
 }
 
 -- deps is replaced in tests by fakes of the same functions.
@@ -26,18 +28,19 @@ local function deps()
   return Handler.deps
 end
 
-local memory -- per-worker cache of {jwt_secret, function_url}
-local creds  -- per-worker task-role credentials provider
+local memory    -- per-worker cache of project configs (see cfgcache)
+local creds     -- per-worker task-role credentials provider
+local tm_bucket -- per-worker budget of config API calls while Redis is down
+local redis_down_until = 0
 
 -- reset() drops the per-worker state (tests use it between cases).
 function Handler.reset()
-  memory, creds = nil, nil
+  memory, creds, tm_bucket, redis_down_until = nil, nil, nil, 0
 end
 
-local STS_BODY = "Action=GetCallerIdentity&Version=2011-06-15"
-local STS_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 local PROJECT_ID = "^[a-z][a-z0-9%-]+[a-z0-9]$"
 local ROLES = { anon = true, service_role = true }
+local UNAVAILABLE = "Service unavailable"
 
 -- Headers that describe one hop, or that the gateway owns.
 local DROP_REQUEST = {
@@ -83,95 +86,126 @@ local function task_credentials()
   return creds:get()
 end
 
--- caller_identity is the §6.6 X-Caller-Identity value: the headers of an
--- STS GetCallerIdentity request signed with the task role.
-local function caller_identity(conf, c, now)
-  local host = conf.sts_endpoint:match("^https?://([^/]+)")
-  local signed = sigv4.sign({
-    method = "POST", host = host, path = "/",
-    headers = { ["Content-Type"] = STS_CONTENT_TYPE, ["X-Tenant-Manager-Audience"] = "tenant-manager" },
-    body = STS_BODY,
-  }, c, { region = conf.aws_region, service = "sts", now = now })
-  local h = {
-    ["Authorization"] = signed["Authorization"],
-    ["X-Amz-Date"] = signed["X-Amz-Date"],
-    ["X-Tenant-Manager-Audience"] = "tenant-manager",
-    ["Content-Type"] = STS_CONTENT_TYPE,
-  }
-  if signed["X-Amz-Security-Token"] then
-    h["X-Amz-Security-Token"] = signed["X-Amz-Security-Token"]
-  end
-  return crypto.base64(cjson.encode({ headers = h }))
-end
-
--- from_tenant_manager asks the config API; returns target or nil, status, message.
+-- from_tenant_manager asks the config API; returns cfg or nil, status, message.
 local function from_tenant_manager(conf, project)
   local c, err = task_credentials()
   if not c then
     kong.log.err("no AWS credentials for the caller identity: ", err)
-    return nil, 503, "Service unavailable"
+    return nil, 503, UNAVAILABLE
   end
   local url = conf.tenant_manager_url:gsub("/+$", "") .. "/project/" .. project .. "/config"
   local status, _, body_or_err = deps().http("GET", url, {
-    ["X-Caller-Identity"] = caller_identity(conf, c, deps().now()),
+    ["X-Caller-Identity"] = identity.value({ sts_endpoint = conf.sts_endpoint, region = conf.aws_region }, c, deps().now()),
     ["Accept"] = "application/json",
   }, nil, conf.tenant_manager_timeout_ms)
   if not status then
     kong.log.err("tenant-manager unreachable: ", body_or_err)
-    return nil, 503, "Service unavailable"
+    return nil, 503, UNAVAILABLE
   end
   if status == 404 then
     return nil, 404, "Project not found"
   end
   if status ~= 200 then
     kong.log.err("tenant-manager answered ", status, " for project ", project)
-    return nil, 503, "Service unavailable"
+    return nil, 503, UNAVAILABLE
   end
-  local doc = cjson.decode(body_or_err or "")
-  if type(doc) ~= "table" or type(doc.jwt_secret) ~= "string" or doc.jwt_secret == ""
-    or type(doc.function_url) ~= "string" or not doc.function_url:match("^https://[^/]+") then
-    kong.log.err("tenant-manager returned an unusable config for project ", project)
-    return nil, 503, "Service unavailable"
+  local cfg, why = cfgcache.parse(body_or_err or "", project)
+  if not cfg then
+    kong.log.err("tenant-manager returned an unusable config for project ", project, ": ", why)
+    return nil, 503, UNAVAILABLE
   end
-  return { jwt_secret = doc.jwt_secret, function_url = doc.function_url }
+  return cfg
 end
 
--- lookup finds the project's JWT secret and Function URL.
-local function lookup(conf, project)
-  memory = memory or cache.new(10000, function() return deps().now() end)
-  local target = memory:get(project)
-  if target then return target end
+-- refill writes cfg to Redis through the shared script, in one round trip.
+-- When Redis already holds a newer version, that one is used instead: the
+-- refill raced a key rotation and lost.
+local function refill(conf, red, project, cfg)
+  local key = cfgcache.key(project)
+  local doc, version = cfgcache.encode(cfg)
+  local res, err = red:eval(cfgcache.SCRIPT, key, doc, version, tostring(conf.cache_ttl))
+  if not res then
+    kong.log.warn("redis refill failed: ", err)
+    return cfg
+  end
+  if res == 0 then
+    local raw = red:get(key)
+    local newer = raw and cfgcache.parse(raw, project)
+    if newer then return newer end
+  end
+  return cfg
+end
 
-  local red, err = deps().redis(conf)
-  if not red then
-    kong.log.err("redis unavailable: ", err)
-    return nil, 503, "Service unavailable"
+-- fetch asks Redis, then the tenant-manager. Returns cfg, or nil, status,
+-- message and whether Redis was unavailable.
+local function fetch(conf, project)
+  local now = deps().now()
+  local red, err
+  if now >= redis_down_until then
+    red, err = deps().redis(conf)
   end
-  local secret_key, url_key = "jwt:secret:" .. project, "lambda:fn:" .. project
-  local values, merr = red:mget({ secret_key, url_key })
-  if not values then
-    red:close()
-    kong.log.err("redis unavailable: ", merr)
-    return nil, 503, "Service unavailable"
-  end
-  if values[1] and values[2] then
-    red:close()
-    target = { jwt_secret = values[1], function_url = values[2] }
-  else
-    local status, message
-    target, status, message = from_tenant_manager(conf, project)
-    if not target then
+  if red then
+    local raw, gerr = red:get(cfgcache.key(project))
+    if raw then
+      local cfg, why = cfgcache.parse(raw, project)
+      if cfg then
+        red:close()
+        return cfg
+      end
+      -- Refilled below; the script overwrites what it cannot decode.
+      kong.log.warn("unusable cached config for project ", project, ": ", why)
+    elseif raw == nil then
       red:close()
-      return nil, status, message
+      red, err = nil, gerr
     end
-    for k, v in pairs({ [secret_key] = target.jwt_secret, [url_key] = target.function_url }) do
-      local ok, serr = red:set_ex(k, v, conf.cache_ttl)
-      if not ok then kong.log.warn("redis write failed: ", serr) end
-    end
-    red:close()
   end
-  memory:set(project, target, conf.memory_cache_ttl)
-  return target
+  if red then
+    local cfg, status, message = from_tenant_manager(conf, project)
+    if cfg then cfg = refill(conf, red, project, cfg) end
+    red:close()
+    return cfg, status, message, false
+  end
+  if err then
+    redis_down_until = now + conf.redis_retry_seconds
+    kong.log.err("redis unavailable, next attempt in ", conf.redis_retry_seconds, " s: ", err)
+  end
+  return nil, 503, UNAVAILABLE, true
+end
+
+-- lookup finds the project's config: fresh from worker memory, else from
+-- Redis or the tenant-manager. When those fail: a stale memory copy (at
+-- most stale_ttl past its TTL), then, while Redis is down, the
+-- tenant-manager within a per-worker rate. A 404 is final.
+local function lookup(conf, project)
+  if not memory then
+    memory = cache.new(conf.memory_cache_max_items, function() return deps().now() end)
+  end
+  local cfg = memory:get(project)
+  if cfg then return cfg end
+
+  local status, message, redis_failed
+  cfg, status, message, redis_failed = fetch(conf, project)
+  if not cfg and status ~= 404 then
+    local stale, late = memory:get_stale(project)
+    if stale then
+      kong.log.warn("serving project ", project, " from a config ", late, " s past its TTL")
+      return stale
+    end
+    if redis_failed then
+      if not tm_bucket then
+        tm_bucket = bucket.new(conf.tenant_manager_fallback_rate, conf.tenant_manager_fallback_burst,
+          function() return deps().now() end)
+      end
+      if tm_bucket:take() then
+        cfg, status, message = from_tenant_manager(conf, project)
+      else
+        kong.log.warn("config API fallback over its rate, project ", project)
+      end
+    end
+  end
+  if not cfg then return nil, status, message end
+  memory:set(project, cfg, conf.memory_cache_ttl, conf.stale_ttl)
+  return cfg
 end
 
 local function strip(path, prefix)
@@ -200,13 +234,27 @@ function Handler:access(conf)
     return fail(403, "Forbidden: the API key does not belong to this project")
   end
 
+  -- The body first: a request that cannot be forwarded whole is refused
+  -- before it costs a config lookup, and never forwarded in part.
+  local body, bstatus, bmessage, bdetail = body_reader.read(deps().ngx_req(), {
+    limit = conf.max_body_bytes,
+    content_length = kong.request.get_header("Content-Length"),
+  })
+  if not body then
+    if bstatus >= 500 then
+      kong.log.err("request body could not be read: ", bdetail)
+    end
+    return fail(bstatus, bmessage)
+  end
+
   local target, status, message = lookup(conf, project)
   if not target then
     return fail(status, message)
   end
 
   local now = deps().now()
-  local token, jerr = jwt.sign_hs256({ iss = "supabase", ref = project, role = role, iat = now, exp = now + conf.jwt_ttl }, target.jwt_secret)
+  local token, jerr = jwt.sign_hs256({ iss = "supabase", ref = project, role = role, iat = now, exp = now + conf.jwt_ttl },
+    target.jwt_secret, target.jwt_kid)
   if not token then
     kong.log.err("minting the JWT failed: ", jerr)
     return fail(500, "Internal error")
@@ -222,14 +270,6 @@ function Handler:access(conf)
   local path = strip(kong.request.get_raw_path(), conf.strip_prefix)
   local query = sigv4.canonical_query(kong.request.get_raw_query() or "")
   local method = kong.request.get_method()
-  local body = kong.request.get_raw_body()
-  if body == nil then
-    local length = tonumber(kong.request.get_header("Content-Length") or "0") or 0
-    if length > 0 then
-      return fail(413, "Request body too large")
-    end
-    body = ""
-  end
 
   local headers = {}
   for k, v in pairs(kong.request.get_headers()) do

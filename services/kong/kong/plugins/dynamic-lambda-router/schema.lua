@@ -27,6 +27,21 @@ return {
           { upstream_timeout_ms = { type = "integer", default = 35000, between = { 1000, 900000 } } },
           -- The route prefix PostgREST does not know about.
           { strip_prefix = { type = "string", default = "/rest/v1" } },
+          -- Largest request body forwarded; nginx's client_max_body_size and
+          -- client_body_buffer_size are set to the same value. Lambda takes
+          -- at most 6 MB per synchronous invocation.
+          { max_body_bytes = { type = "integer", default = 1048576, between = { 1024, 6291456 } } },
+          { memory_cache_max_items = { type = "integer", default = 10000, between = { 100, 1000000 } } },
+          -- How long past its memory TTL a project's config may still be
+          -- used when neither Redis nor the tenant-manager answers; 0 = never.
+          { stale_ttl = { type = "integer", default = 300, between = { 0, 3600 } } },
+          -- Per worker, while Redis is down: config API calls per second and
+          -- the burst saved up for them.
+          { tenant_manager_fallback_rate = { type = "number", default = 5, between = { 0.1, 1000 } } },
+          { tenant_manager_fallback_burst = { type = "integer", default = 10, between = { 1, 1000 } } },
+          -- After a Redis failure a worker leaves Redis alone this long, so
+          -- an unreachable Redis does not add its timeout to every request.
+          { redis_retry_seconds = { type = "integer", default = 5, between = { 1, 60 } } },
         },
       },
     },
