@@ -74,6 +74,7 @@ func TestBootstrapExecsPostgrest(t *testing.T) {
 		"PGRST_DB_URI=postgres://demo1_authenticator:pw@worker:5432/supabase_demo1?sslmode=require",
 		"PGRST_DB_USE_LEGACY_GUCS=true",
 		"PGRST_JWT_SECRET=0123456789abcdef0123456789abcdef",
+		"PGRST_JWT_SECRET_IS_BASE64=false",
 		"PGRST_SERVER_HOST=127.0.0.1",
 		"PGRST_SERVER_PORT=3000",
 	}, pgrst)

@@ -243,7 +243,7 @@ func TestEnviron(t *testing.T) {
 	var c Config
 	require.NoError(t, json.Unmarshal([]byte(goodConfig), &c))
 	s := Settings{ServerPort: 3000, AdminPort: 3001, DBPool: 2}
-	env := Environ([]string{"PATH=/usr/bin", "PGRST_JWT_SECRET=stale", "AWS_REGION=us-east-1"}, s, c)
+	env := Environ([]string{"PATH=/usr/bin", "PGRST_JWT_SECRET=stale", "PGRST_JWT_SECRET_IS_BASE64=true", "AWS_REGION=us-east-1"}, s, c)
 	require.Equal(t, []string{
 		"PATH=/usr/bin",
 		"AWS_REGION=us-east-1",
@@ -251,10 +251,50 @@ func TestEnviron(t *testing.T) {
 		"PGRST_DB_SCHEMAS=public",
 		"PGRST_DB_ANON_ROLE=anon",
 		"PGRST_JWT_SECRET=jwt-secret-0123456789-0123456789-0123",
+		"PGRST_JWT_SECRET_IS_BASE64=false",
 		"PGRST_DB_USE_LEGACY_GUCS=false",
 		"PGRST_SERVER_HOST=127.0.0.1",
 		"PGRST_SERVER_PORT=3000",
 		"PGRST_ADMIN_SERVER_PORT=3001",
 		"PGRST_DB_POOL=2",
 	}, env)
+}
+
+// The tenant-manager sends jwt_secret as a JWKS; it reaches PostgREST
+// unchanged. A plain secret still works; anything PostgREST would verify
+// nothing with is refused without quoting it.
+func TestJWTSecretForms(t *testing.T) {
+	key := func(secret string) string { return base64.RawURLEncoding.EncodeToString([]byte(secret)) }
+	cur, prev := "current-secret-0123456789-0123456789-abc", "previous-secret-0123456789-0123456789-ab"
+	jwks := fmt.Sprintf(`{"keys":[{"kty":"oct","kid":"k2","alg":"HS256","k":%q},{"kty":"oct","kid":"k1","alg":"HS256","k":%q}]}`, key(cur), key(prev))
+	withSecret := func(secret string) []byte {
+		b, err := json.Marshal(map[string]any{"db_uri": "postgres://h/db", "db_schemas": "public", "db_anon_role": "anon", "jwt_secret": secret, "db_use_legacy_gucs": false})
+		require.NoError(t, err)
+		return b
+	}
+	c, err := decode(withSecret(jwks))
+	require.NoError(t, err)
+	require.Contains(t, Environ(nil, Settings{ServerPort: 3000, AdminPort: 3001, DBPool: 2}, c), "PGRST_JWT_SECRET="+jwks)
+	_, err = decode(withSecret(strings.Repeat("s", 32)))
+	require.NoError(t, err, "a plain secret of 32 characters")
+	_, err = decode(withSecret(`{"keys":[{"kty":"RSA","kid":"r","n":"x","e":"AQAB"},{"kty":"oct","kid":"k","k":"` + key(cur) + `"}]}`))
+	require.NoError(t, err, "other keys may be listed too")
+
+	for name, tc := range map[string]struct{ secret, want string }{
+		"short plain secret": {"short-" + "leaked", "at least 32 characters, got 12"},
+		"broken JSON":        {`{"keys":[{"kty":"oct","k":"leaked`, "neither a JWKS nor a plain secret"},
+		"JSON without keys":  {`{"kty":"oct","k":"` + key("leaked"+cur) + `"}`, `needs a "keys" list`},
+		"no oct key":         {`{"keys":[{"kty":"RSA","n":"leaked","e":"AQAB"}]}`, `no "oct" (HS256) key`},
+		"empty set":          {`{"keys":[]}`, `no "oct" (HS256) key`},
+		"short oct key":      {`{"keys":[{"kty":"oct","k":"` + key("leaked") + `"}]}`, "key 0 is 6 bytes"},
+		"padded k":           {`{"keys":[{"kty":"oct","k":"` + base64.URLEncoding.EncodeToString([]byte("leaked"+cur+"x")) + `"}]}`, "base64url without padding"},
+		"wrong alg":          {`{"keys":[{"kty":"oct","alg":"HS512","k":"` + key("leaked"+cur) + `"}]}`, `"alg" must be HS256`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := decode(withSecret(tc.secret))
+			require.ErrorContains(t, err, tc.want)
+			require.NotContains(t, err.Error(), "leaked")
+			require.NotContains(t, err.Error(), key("leaked"))
+		})
+	}
 }

@@ -8,7 +8,7 @@ import (
 // pgrstOwned are the variables the bootstrap sets; inherited values of them
 // are dropped so the configuration service is the only source.
 var pgrstOwned = []string{
-	"PGRST_DB_URI", "PGRST_DB_SCHEMAS", "PGRST_DB_ANON_ROLE", "PGRST_JWT_SECRET",
+	"PGRST_DB_URI", "PGRST_DB_SCHEMAS", "PGRST_DB_ANON_ROLE", "PGRST_JWT_SECRET", "PGRST_JWT_SECRET_IS_BASE64",
 	"PGRST_DB_USE_LEGACY_GUCS", "PGRST_SERVER_PORT", "PGRST_ADMIN_SERVER_PORT", "PGRST_DB_POOL",
 	"PGRST_SERVER_HOST",
 }
@@ -28,7 +28,11 @@ func Environ(inherited []string, s Settings, c Config) []string {
 		"PGRST_DB_URI="+c.DBURI,
 		"PGRST_DB_SCHEMAS="+c.DBSchemas,
 		"PGRST_DB_ANON_ROLE="+c.DBAnonRole,
+		// Unchanged: PostgREST takes a JWKS here (v12 tries each key of the
+		// set, later versions pick the one with the token's kid); an
+		// inherited IS_BASE64=true would garble it.
 		"PGRST_JWT_SECRET="+c.JWTSecret,
+		"PGRST_JWT_SECRET_IS_BASE64=false",
 		"PGRST_DB_USE_LEGACY_GUCS="+strconv.FormatBool(*c.DBUseLegacyGucs),
 		"PGRST_SERVER_HOST=127.0.0.1",
 		"PGRST_SERVER_PORT="+strconv.Itoa(s.ServerPort),

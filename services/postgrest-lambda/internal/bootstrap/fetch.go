@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +41,51 @@ func (c Config) validate() error {
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("configuration is missing %s", strings.Join(missing, ", "))
+	}
+	return checkJWTSecret(c.JWTSecret)
+}
+
+// checkJWTSecret accepts what PostgREST's jwt-secret is given here: a JWKS
+// (the tenant-manager lists the current key and, around a rotation, the
+// pending or previous one) with at least one HS256 "oct" key, or a plain
+// secret of at least 32 characters. PostgREST gets it unchanged. Messages
+// never quote the value.
+func checkJWTSecret(v string) error {
+	if !strings.HasPrefix(strings.TrimSpace(v), "{") {
+		if len(v) < 32 {
+			return fmt.Errorf("jwt_secret must be a JWKS or a secret of at least 32 characters, got %d characters", len(v))
+		}
+		return nil
+	}
+	var set struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(v), &set); err != nil {
+		return fmt.Errorf("jwt_secret is neither a JWKS nor a plain secret (invalid JSON, %d bytes)", len(v))
+	}
+	if set.Keys == nil {
+		return errors.New(`jwt_secret is JSON but not a JWKS: it needs a "keys" list`)
+	}
+	oct := 0
+	for i, k := range set.Keys {
+		if kty, _ := k["kty"].(string); kty != "oct" {
+			continue
+		}
+		raw, _ := k["k"].(string)
+		b, err := base64.RawURLEncoding.DecodeString(raw)
+		if err != nil || raw == "" {
+			return fmt.Errorf(`jwt_secret: key %d: "k" must be the secret in base64url without padding`, i)
+		}
+		if len(b) < 32 {
+			return fmt.Errorf("jwt_secret: key %d is %d bytes, at least 32 are needed", i, len(b))
+		}
+		if alg, ok := k["alg"].(string); ok && alg != "HS256" {
+			return fmt.Errorf(`jwt_secret: key %d: "alg" must be HS256, got %q`, i, alg)
+		}
+		oct++
+	}
+	if oct == 0 {
+		return errors.New(`jwt_secret: the JWKS has no "oct" (HS256) key`)
 	}
 	return nil
 }
