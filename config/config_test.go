@@ -1,10 +1,13 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -102,6 +105,36 @@ func TestInvalidConfigs(t *testing.T) {
 			[]string{"c.json: cache.transitEncryption: must be true"}},
 		{"several problems at once", `{"adminCidrs": ["198.51.100.0/24"], "network": {"maxAzs": 9}, "gateway": {"jwtTtlSeconds": 0}}`,
 			[]string{"c.json: network.maxAzs: must be 2..6, got 9", "c.json: gateway.jwtTtlSeconds: must be 30..3600, got 0"}},
+		{"unknown key suggestion", `{"adminCidrs": ["198.51.100.0/24"], "network": {"natGateway": 1}}`,
+			[]string{`c.json: network.natGateway: unknown key (allowed here: availabilityZones, cidr, flowLogs, maxAzs, natGateways); did you mean "natGateways"?`}},
+		{"storage above the RDS maximum", `{"adminCidrs": ["198.51.100.0/24"], "database": {"primary": {"maxAllocatedStorageGiB": 70000}}}`,
+			[]string{"c.json: database.primary.maxAllocatedStorageGiB: must be 0..65536, got 70000"}},
+		{"memory outside Fargate's range", `{"adminCidrs": ["198.51.100.0/24"], "services": {"kong": {"memoryMiB": 256}}}`,
+			[]string{"c.json: services.kong.memoryMiB: must be 512..122880, got 256\nc.json: services.kong.memoryMiB: 256 MiB is not a Fargate memory size for cpu 512 (1024, 2048, 3072, 4096)"}},
+		{"reserved tag key", `{"adminCidrs": ["198.51.100.0/24"], "tags": {"AWS:team": "x"}}`,
+			[]string{`c.json: tags.AWS:team: tag keys may not start with "aws:" (reserved by AWS)`}},
+		{"long tag value", `{"adminCidrs": ["198.51.100.0/24"], "tags": {"team": "` + strings.Repeat("é", 257) + `"}}`,
+			[]string{"c.json: tags.team: tag values must be at most 256 characters, got 257"}},
+		{"duplicate admin cidr", `{"adminCidrs": ["198.51.100.0/24", "2001:db8::/32", "198.51.100.0/24"]}`,
+			[]string{`c.json: adminCidrs[2]: duplicate "198.51.100.0/24" (also adminCidrs[0])`}},
+		{"duplicate AZ", `{"adminCidrs": ["198.51.100.0/24"], "network": {"availabilityZones": ["us-east-1a", "us-east-1a"]}}`,
+			[]string{`c.json: network.availabilityZones[1]: duplicate "us-east-1a" (also network.availabilityZones[0])`}},
+		{"worker without id", `{"adminCidrs": ["198.51.100.0/24"], "database": {"workers": [{"maxTenants": 5}]}}`,
+			[]string{`c.json: database.workers[0].id: missing: every worker needs an id`}},
+		{"domain of the wrong type", `{"adminCidrs": ["198.51.100.0/24"], "domain": "example.com"}`,
+			[]string{`c.json: domain: must be null or an object, got string "example.com"`}},
+		{"domain name", `{"adminCidrs": ["198.51.100.0/24"], "domain": {"name": "Example.com", "hostedZoneId": "Z123ABC", "hostedZoneName": "example.com"}}`,
+			[]string{`c.json: domain.name: "Example.com" is not a DNS name`}},
+		{"no NAT gateway", `{"adminCidrs": ["198.51.100.0/24"], "network": {"natGateways": 0}}`,
+			[]string{"c.json: network.natGateways: must be at least 1 (private subnets need egress to pull images and call AWS APIs), got 0"}},
+		{"null count", `{"adminCidrs": ["198.51.100.0/24"], "services": {"kong": {"minCount": null}}}`,
+			[]string{"c.json: services.kong.minCount: must be a whole number, got null"}},
+		{"whole number with a fraction part", `{"adminCidrs": ["198.51.100.0/24"], "tenantLambda": {"memoryMiB": 512.0}}`,
+			[]string{"c.json: tenantLambda.memoryMiB: must be a whole number written without a fraction or exponent, got 512.0"}},
+		{"email", `{"adminCidrs": ["198.51.100.0/24"], "alarms": {"email": "ops"}}`,
+			[]string{`c.json: alarms.email: "ops" is not an email address`}},
+		{"region", `{"adminCidrs": ["198.51.100.0/24"], "env": {"region": "mars-1"}}`,
+			[]string{`c.json: env.region: "mars-1" is not an AWS region name (e.g. us-east-1)`}},
 		{"syntax error", "{\n  \"adminCidrs\": [\"198.51.100.0/24\",]\n}",
 			[]string{"c.json: invalid JSON at line 2, column"}},
 		{"not an object", `[]`,
@@ -119,6 +152,41 @@ func TestInvalidConfigs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A cross-field rule stays quiet about a value the schema already rejected,
+// while the other problems are still all reported.
+func TestCrossFieldRulesSkipRejectedValues(t *testing.T) {
+	_, err := Parse("c.json", []byte(`{"adminCidrs": ["198.51.100.7/24"], "network": {"maxAzs": 9, "natGateways": 7}, "services": {"kong": {"cpu": 300, "memoryMiB": 4096}, "studio": {"desiredCount": 0, "minCount": 1}}}`))
+	require.Error(t, err)
+	require.Equal(t, strings.Join([]string{
+		`c.json: adminCidrs[0]: "198.51.100.7/24" has host bits set; did you mean "198.51.100.0/24"?`,
+		"c.json: network.maxAzs: must be 2..6, got 9",
+		"c.json: network.natGateways: must be 1..6, got 7",
+		"c.json: services.kong.cpu: 300 is not a Fargate CPU size (256, 512, 1024, 2048, 4096, 8192, 16384)",
+		"c.json: services.studio.desiredCount: must be 1..100, got 0",
+	}, "\n"), err.Error())
+}
+
+// Validate checks a config built in Go by the same schema and rules.
+func TestValidateGoConfig(t *testing.T) {
+	c := Default()
+	c.AdminCidrs = []string{"198.51.100.0/24"}
+	require.NoError(t, c.Validate())
+	c.Tags = nil
+	c.Network.MaxAzs = 7
+	c.Services.Kong.MemoryMiB = 3000
+	c.StudioAuth = StudioAuthCognito
+	err := c.Validate()
+	var ce *Error
+	require.True(t, errors.As(err, &ce), "a config error, not %T", err)
+	require.Equal(t, []Problem{
+		{Path: "network.maxAzs", Message: "must be 2..6, got 7"},
+		{Path: "services.kong.memoryMiB", Message: "3000 MiB is not a Fargate memory size for cpu 512 (1024, 2048, 3072, 4096)"},
+		{Path: "studioAuth", Message: `"cognito" needs a domain: load balancers authenticate only on HTTPS listeners; set "domain", or use "basic"`},
+	}, ce.Problems)
+	c = Default()
+	require.ErrorContains(t, c.Validate(), "config: adminCidrs: must list at least one CIDR")
 }
 
 func TestValidAlternatives(t *testing.T) {
@@ -195,9 +263,134 @@ func TestSchemaMatchesStructs(t *testing.T) {
 	bad, err := jsonschema.UnmarshalJSON(strings.NewReader(`{"network": {"maxAZs": 3}}`))
 	require.NoError(t, err)
 	require.Error(t, sch.Validate(bad), "the schema rejects unknown keys too")
+
+	// A worker is an instance plus id and maxTenants: the copied properties
+	// must not drift from $defs/instance.
+	worker := defs["worker"].(map[string]any)["properties"].(map[string]any)
+	for k, v := range defs["instance"].(map[string]any)["properties"].(map[string]any) {
+		require.Equal(t, v, worker[k], "$defs/worker/properties/%s differs from $defs/instance", k)
+	}
+}
+
+// Editors validate config.json with the repository's schema, the app with
+// its embedded copy: they must be the same file.
+func TestEmbeddedSchemaIsTheRepositoryOne(t *testing.T) {
+	repo, err := os.ReadFile("../config.schema.json")
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(repo, schemaJSON),
+		"config/config.schema.json differs from config.schema.json: edit the root one and run `go generate ./config`")
+}
+
+// The per-field rules are the schema's alone, so an editor using only the
+// schema flags the same values the app reports per field.
+func TestSchemaAloneRejectsPerFieldProblems(t *testing.T) {
+	raw, err := os.ReadFile("../config.schema.json")
+	require.NoError(t, err)
+	c := jsonschema.NewCompiler()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	require.NoError(t, err)
+	require.NoError(t, c.AddResource("config.schema.json", doc))
+	sch, err := c.Compile("config.schema.json")
+	require.NoError(t, err)
+	for _, js := range []string{
+		`{}`,
+		`{"adminCidrs": ["198.51.100.0/24", "198.51.100.0/24"]}`,
+		`{"adminCidrs": ["198.51.100.0/24"], "env": {"region": "mars-1"}}`,
+		`{"adminCidrs": ["198.51.100.0/24"], "tags": {"aws:x": "y"}}`,
+		`{"adminCidrs": ["198.51.100.0/24"], "services": {"kong": {"image": "kong"}}}`,
+		`{"adminCidrs": ["198.51.100.0/24"], "alarms": {"email": "ops"}}`,
+		`{"adminCidrs": ["198.51.100.0/24"], "network": {"availabilityZones": ["us-east-1a", "us-east-1a"]}}`,
+		`{"adminCidrs": ["198.51.100.0/24"], "domain": {"name": "Example.com", "hostedZoneId": "Z123", "hostedZoneName": "example.com"}}`,
+		`{"adminCidrs": ["198.51.100.0/24"], "domain": {"name": "a.example.com", "hostedZoneId": "Z123", "hostedZoneName": "example.com", "certificateArn": "x"}}`,
+	} {
+		inst, err := jsonschema.UnmarshalJSON(strings.NewReader(js))
+		require.NoError(t, err)
+		require.Error(t, sch.Validate(inst), js)
+		_, err = Parse("c.json", []byte(js))
+		require.Error(t, err, js)
+	}
+	// What the schema cannot see is the app's: an empty account is "unset".
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(`{"adminCidrs": ["198.51.100.0/24"], "env": {"account": ""}}`))
+	require.NoError(t, err)
+	require.NoError(t, sch.Validate(inst))
+}
+
+// Every message in the schema belongs to a rule of the node it sits on, so a
+// message cannot outlive its rule, and every pattern has a readable message
+// instead of the regular expression.
+func TestSchemaMessagesBelongToRules(t *testing.T) {
+	var doc any
+	require.NoError(t, json.Unmarshal(schemaJSON, &doc))
+	patterns := 0
+	var walk func(path string, n any, parentRequired []any, key string)
+	walk = func(path string, n any, parentRequired []any, key string) {
+		switch x := n.(type) {
+		case map[string]any:
+			msgs, _ := x["x-messages"].(map[string]any)
+			// Inside "not", the message is the not's, on the parent.
+			if _, ok := x["pattern"]; ok && !strings.HasSuffix(path, "/not") {
+				patterns++
+				_, has := msgs["pattern"]
+				require.True(t, has, "%s: a pattern needs an x-messages entry", path)
+			}
+			for kw := range msgs {
+				_, own := x[kw]
+				required := kw == "required" && slices.Contains(parentRequired, any(key))
+				require.True(t, own || required, "%s: x-messages.%s has no %s rule here", path, kw, kw)
+			}
+			req, _ := x["required"].([]any)
+			for k, v := range x {
+				if k == "properties" {
+					for pk, pv := range v.(map[string]any) {
+						walk(path+"/properties/"+pk, pv, req, pk)
+					}
+					continue
+				}
+				if k != "x-messages" {
+					walk(path+"/"+k, v, nil, "")
+				}
+			}
+		case []any:
+			for i, v := range x {
+				walk(fmt.Sprintf("%s/%d", path, i), v, nil, "")
+			}
+		}
+	}
+	walk("#", doc, nil, "")
+	require.Greater(t, patterns, 10)
 }
 
 func sortedMapKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// jsonFields lists the JSON keys of a struct type, embedded structs
+// flattened as encoding/json does.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Anonymous {
+			for k, v := range jsonFields(f.Type) {
+				out[k] = v
+			}
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+func sortedKeys(m map[string]reflect.Type) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

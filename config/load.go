@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -49,6 +49,12 @@ func Load(path string) (Config, error) {
 
 // Parse decodes data over the defaults and validates the result. name is used
 // only in error messages.
+//
+// The schema sees the file as written, so unknown keys, wrong types and
+// missing keys are reported with their paths (encoding/json would ignore the
+// first and report the others without array indices); once every value has
+// the right type, the cross-field rules see the decoded config with its
+// defaults, and all problems of both are reported together.
 func Parse(name string, data []byte) (Config, error) {
 	var raw any
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -59,26 +65,65 @@ func Parse(name string, data []byte) (Config, error) {
 	if dec.More() {
 		return Config{}, &Error{File: name, Problems: []Problem{{Message: "unexpected content after the top-level JSON object"}}}
 	}
-	// Shape first: unknown keys and wrong JSON types are reported with their
-	// paths here, because encoding/json would ignore the former and report
-	// the latter without array indices.
-	var problems []Problem
-	checkShape(reflect.TypeOf(Config{}), raw, "", &problems)
-	if len(problems) > 0 {
-		return Config{}, &Error{File: name, Problems: problems}
+	problems, err := schemaProblems(raw)
+	if err != nil {
+		return Config{}, err
 	}
 	cfg := Default()
 	if err := json.Unmarshal(data, &cfg); err != nil {
-		return Config{}, &Error{File: name, Problems: []Problem{{Message: err.Error()}}}
-	}
-	if err := cfg.Validate(); err != nil {
-		var ce *Error
-		if errors.As(err, &ce) {
-			ce.File = name
+		// A type the schema rejected is already reported; what is left is
+		// a number JSON Schema calls whole but Go cannot hold (512.0, 1e40).
+		if len(problems) == 0 {
+			problems = append(problems, decodeProblem(err))
 		}
-		return Config{}, err
+		return Config{}, &Error{File: name, Problems: sortProblems(problems)}
+	}
+	problems = append(problems, cfg.crossFieldProblems(problems)...)
+	if len(problems) > 0 {
+		return Config{}, &Error{File: name, Problems: sortProblems(problems)}
 	}
 	return cfg, nil
+}
+
+func decodeProblem(err error) Problem {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if n, ok := strings.CutPrefix(te.Value, "number "); ok {
+			if strings.ContainsAny(n, ".eE") {
+				return Problem{Path: te.Field, Message: fmt.Sprintf("must be a whole number written without a fraction or exponent, got %s", n)}
+			}
+			return Problem{Path: te.Field, Message: fmt.Sprintf("%s is too large", n)}
+		}
+		return Problem{Path: te.Field, Message: fmt.Sprintf("cannot be %s", te.Value)}
+	}
+	return Problem{Message: err.Error()}
+}
+
+// sortProblems orders problems by path, array indices numerically, so the
+// report reads top to bottom whatever order the rules ran in.
+func sortProblems(ps []Problem) []Problem {
+	key := func(p string) string {
+		var b strings.Builder
+		for {
+			i := strings.IndexByte(p, '[')
+			j := strings.IndexByte(p, ']')
+			if i < 0 || j < i {
+				b.WriteString(p)
+				return b.String()
+			}
+			b.WriteString(p[:i+1])
+			if n, err := strconv.Atoi(p[i+1 : j]); err == nil {
+				fmt.Fprintf(&b, "%010d", n)
+			} else {
+				b.WriteString(p[i+1 : j])
+			}
+			p = p[j:]
+			b.WriteByte(']')
+			p = p[1:]
+		}
+	}
+	sort.SliceStable(ps, func(a, b int) bool { return key(ps[a].Path) < key(ps[b].Path) })
+	return ps
 }
 
 func syntaxMessage(data []byte, err error) string {
@@ -104,110 +149,6 @@ func position(data []byte, offset int64) (line, col int) {
 		}
 	}
 	return line, col
-}
-
-// checkShape walks the decoded JSON against the Go type it will be decoded
-// into and records unknown keys and type mismatches with their JSON paths.
-func checkShape(t reflect.Type, v any, path string, problems *[]Problem) {
-	add := func(msg string, args ...any) {
-		*problems = append(*problems, Problem{Path: path, Message: fmt.Sprintf(msg, args...)})
-	}
-	if t.Kind() == reflect.Pointer {
-		if v == nil {
-			return
-		}
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		obj, ok := v.(map[string]any)
-		if !ok {
-			add("must be an object, got %s", describe(v))
-			return
-		}
-		fields := jsonFields(t)
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			ft, ok := fields[k]
-			if !ok {
-				*problems = append(*problems, Problem{
-					Path:    join(path, k),
-					Message: fmt.Sprintf("unknown key (allowed here: %s)", strings.Join(sortedKeys(fields), ", ")),
-				})
-				continue
-			}
-			checkShape(ft, obj[k], join(path, k), problems)
-		}
-	case reflect.Map:
-		obj, ok := v.(map[string]any)
-		if !ok {
-			add("must be an object, got %s", describe(v))
-			return
-		}
-		for k, e := range obj {
-			checkShape(t.Elem(), e, join(path, k), problems)
-		}
-	case reflect.Slice:
-		arr, ok := v.([]any)
-		if !ok {
-			add("must be an array, got %s", describe(v))
-			return
-		}
-		for i, e := range arr {
-			checkShape(t.Elem(), e, fmt.Sprintf("%s[%d]", path, i), problems)
-		}
-	case reflect.String:
-		if _, ok := v.(string); !ok {
-			add("must be a string, got %s", describe(v))
-		}
-	case reflect.Bool:
-		if _, ok := v.(bool); !ok {
-			add("must be true or false, got %s", describe(v))
-		}
-	case reflect.Int:
-		n, ok := v.(json.Number)
-		if !ok {
-			add("must be a whole number, got %s", describe(v))
-			return
-		}
-		if _, err := n.Int64(); err != nil {
-			add("must be a whole number, got %s", n)
-		}
-	default:
-		add("unsupported config type %s", t)
-	}
-}
-
-func jsonFields(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if f.Anonymous {
-			for k, v := range jsonFields(f.Type) {
-				out[k] = v
-			}
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "" || name == "-" {
-			continue
-		}
-		out[name] = f.Type
-	}
-	return out
-}
-
-func sortedKeys(m map[string]reflect.Type) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func join(path, key string) string {
