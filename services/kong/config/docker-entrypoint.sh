@@ -1,6 +1,6 @@
 #!/bin/sh
-# Kong entrypoint (SPEC §6.2): wait for the database, bootstrap or upgrade
-# Kong's schema, import the declarative base configuration rendered from the
+# Kong entrypoint: wait for the database, bootstrap or upgrade Kong's
+# schema, import the declarative base configuration rendered from the
 # environment, then start Kong (the image's CMD).
 set -eu
 
@@ -50,5 +50,12 @@ done
 "$lua" "$here/render.lua" >"$config"
 kong config db_import "$config"
 log info "base configuration imported"
+
+# nginx in step with the plugin's max_body_bytes (render.lua has checked
+# MAX_BODY_BYTES): larger bodies are refused by nginx with 413, and bodies
+# up to the limit stay in memory instead of a temporary file.
+max_body="${MAX_BODY_BYTES:-1048576}"
+export KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE="$max_body"
+export KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE="$max_body"
 
 exec "$@"

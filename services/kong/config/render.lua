@@ -31,6 +31,16 @@ local function integer(name, default, lo, hi)
   return n
 end
 
+local function number(name, default, lo, hi)
+  local v = getenv(name)
+  if not v or v == "" then return default end
+  local n = tonumber(v)
+  if not n or n ~= n or n < lo or n > hi then
+    fail(string.format("%s must be a number %s..%s, got %q", name, tostring(lo), tostring(hi), v))
+  end
+  return n
+end
+
 local domain = (getenv("PLATFORM_DOMAIN") or ""):lower()
 if domain ~= "" and not domain:match("^[a-z0-9][a-z0-9%.%-]*[a-z0-9]$") then
   fail("PLATFORM_DOMAIN must be a DNS name, got " .. string.format("%q", domain))
@@ -44,6 +54,12 @@ local functions_url = getenv("FUNCTIONS_URL") or "http://functions-service.kong.
 local jwt_ttl = integer("JWT_TTL_SECONDS", 300, 30, 3600)
 local cache_ttl = integer("CACHE_TTL_SECONDS", 300, 1, 3600)
 local cors_origins = getenv("CORS_ORIGINS") or "*"
+-- The entrypoint sets nginx's client_max_body_size and
+-- client_body_buffer_size from the same variable and default.
+local max_body_bytes = integer("MAX_BODY_BYTES", 1048576, 1024, 6291456)
+local stale_ttl = integer("CACHE_STALE_SECONDS", 300, 0, 3600)
+local fallback_rate = number("TENANT_MANAGER_FALLBACK_RATE", 5, 0.1, 1000)
+local fallback_burst = integer("TENANT_MANAGER_FALLBACK_BURST", 10, 1, 1000)
 
 local f = assert(io.open(here .. "/pre-function.lua", "rb"))
 local pre_function = f:read("*a"):gsub("__PLATFORM_DOMAIN__", function() return string.format("%q", domain) end)
@@ -52,7 +68,10 @@ f:close()
 local function plugins(prefix, with_router)
   local list = {
     { id = prefix .. "01", name = "pre-function", config = { access = { pre_function } } },
-    { id = prefix .. "02", name = "key-auth", config = { key_names = { "apikey" }, hide_credentials = true } },
+    -- Keys only in the apikey header: a key in a query string or a form
+    -- body would travel in URLs and logs.
+    { id = prefix .. "02", name = "key-auth", config = { key_names = { "apikey" }, hide_credentials = true,
+      key_in_header = true, key_in_query = false, key_in_body = false } },
     { id = prefix .. "03", name = "acl", config = { allow = { "anon", "admin" }, hide_groups_header = true } },
   }
   if with_router then
@@ -69,10 +88,47 @@ local function plugins(prefix, with_router)
       redis_ssl = true,
       redis_ssl_verify = true,
       strip_prefix = "/rest/v1",
+      max_body_bytes = max_body_bytes,
+      stale_ttl = stale_ttl,
+      tenant_manager_fallback_rate = fallback_rate,
+      tenant_manager_fallback_burst = fallback_burst,
     } }
   end
   return list
 end
+
+-- file-log runs each snippet in the log phase and hands its result to
+-- kong.log.set_serialize_value(field, result): dots in the field name walk
+-- into the serialized entry, and nil removes the field. Query strings are
+-- redacted whole (a client may put an API key or personal data there),
+-- credential headers replaced when present (Kong already does so for
+-- Authorization and Proxy-Authorization; repeated here so it does not hang
+-- on a default). Every snippet returns exactly one value.
+local REDACTED_URI = [[
+local u = ngx.var.request_uri or ""
+local path = u:gsub("%?.*$", "")
+if path ~= u then path = path .. "?REDACTED" end
+]]
+local function header_redaction(name)
+  return string.format("if kong.request.get_header(%q) ~= nil then return \"REDACTED\" end return nil", name)
+end
+local access_log_fields = {
+  project_id = "return kong.ctx.shared.project_id",
+  ["request.querystring"] = "local out = {} for k in pairs(kong.request.get_query()) do out[k] = \"REDACTED\" end return out",
+  ["request.uri"] = REDACTED_URI .. "return path",
+  ["request.url"] = REDACTED_URI ..
+    "return ngx.var.scheme .. \"://\" .. ngx.var.host .. \":\" .. (ngx.ctx.host_port or ngx.var.server_port) .. path",
+  upstream_uri = [[
+local u = ngx.var.upstream_uri or ""
+if u == "" then return "" end
+local path = u:gsub("%?.*$", "")
+if path ~= u or ngx.var.is_args == "?" then path = path .. "?REDACTED" end
+return path
+]],
+  ["request.headers.apikey"] = header_redaction("apikey"),
+  ["request.headers.authorization"] = header_redaction("authorization"),
+  ["request.headers.proxy-authorization"] = header_redaction("proxy-authorization"),
+}
 
 local config = {
   _format_version = "3.0",
@@ -106,11 +162,12 @@ local config = {
       exposed_headers = { "Content-Range", "Content-Location", "Preference-Applied" },
       credentials = false, max_age = 3600,
     } },
-    -- JSON access log on stdout: Kong's file-log entry (consumer, status,
-    -- latencies, …) plus the project id.
+    -- JSON access log on stdout (CloudWatch): Kong's file-log entry
+    -- (consumer, status, latencies, …) plus the project id, without
+    -- anything that may carry a key (see access_log_fields).
     { id = "5b1f0000-0000-4000-8000-000000000902", name = "file-log", config = {
       path = "/dev/stdout", reopen = false,
-      custom_fields_by_lua = { project_id = "return kong.ctx.shared.project_id" },
+      custom_fields_by_lua = access_log_fields,
     } },
   },
 }

@@ -62,11 +62,19 @@ describe("base configuration", function()
     assert.equal(200, health.config.status_code)
   end)
 
-  it("chains the plugins of SPEC §2 on /rest/v1", function()
+  it("chains pre-function, key-auth, acl and the router on /rest/v1", function()
     local plugins, order = by_name(by_name(config.services).rest.plugins)
     assert.same({ "pre-function", "key-auth", "acl", "dynamic-lambda-router" }, order)
     assert.same({ "apikey" }, plugins["key-auth"].config.key_names)
     assert.is_true(plugins["key-auth"].config.hide_credentials)
+    -- A key is accepted only from the apikey header, never from the query
+    -- string (URLs end up in logs) or a form body.
+    assert.is_true(plugins["key-auth"].config.key_in_header)
+    assert.is_false(plugins["key-auth"].config.key_in_query)
+    assert.is_false(plugins["key-auth"].config.key_in_body)
+    local fplugins = by_name(by_name(config.services).functions.plugins)
+    assert.is_false(fplugins["key-auth"].config.key_in_query)
+    assert.is_false(fplugins["key-auth"].config.key_in_body)
     assert.same({ "anon", "admin" }, plugins.acl.config.allow)
     local router = plugins["dynamic-lambda-router"].config
     assert.equal(BASE_ENV.TENANT_MANAGER_URL, router.tenant_manager_url)
@@ -76,6 +84,10 @@ describe("base configuration", function()
     assert.equal(120, router.cache_ttl)
     assert.equal(BASE_ENV.KONG_REDIS_HOST, router.redis_host)
     assert.equal("{vault://env/kong-redis-password}", router.redis_password, "the Redis token is a vault reference, not a value")
+    assert.equal(1048576, router.max_body_bytes)
+    assert.equal(300, router.stale_ttl)
+    assert.equal(5, router.tenant_manager_fallback_rate)
+    assert.equal(10, router.tenant_manager_fallback_burst)
     local _, forder = by_name(by_name(config.services).functions.plugins)
     assert.same({ "pre-function", "key-auth", "acl" }, forder)
   end)
@@ -85,6 +97,25 @@ describe("base configuration", function()
     assert.truthy(global.cors)
     assert.equal("/dev/stdout", global["file-log"].config.path)
     assert.equal("return kong.ctx.shared.project_id", global["file-log"].config.custom_fields_by_lua.project_id)
+  end)
+
+  it("renders the body limit and the outage settings from the environment", function()
+    local out2, c = render({ MAX_BODY_BYTES = "2097152", CACHE_STALE_SECONDS = "0", TENANT_MANAGER_FALLBACK_RATE = "0.5",
+      TENANT_MANAGER_FALLBACK_BURST = "2" })
+    assert.equal(0, c, out2)
+    local router = by_name(by_name(cjson.decode(out2).services).rest.plugins)["dynamic-lambda-router"].config
+    assert.equal(2097152, router.max_body_bytes)
+    assert.equal(0, router.stale_ttl)
+    assert.equal(0.5, router.tenant_manager_fallback_rate)
+    assert.equal(2, router.tenant_manager_fallback_burst)
+    for name, bad in pairs({ MAX_BODY_BYTES = "1023", CACHE_STALE_SECONDS = "-1", TENANT_MANAGER_FALLBACK_RATE = "fast",
+      TENANT_MANAGER_FALLBACK_BURST = "0" }) do
+      local msg, code2 = render({ [name] = bad })
+      assert.is_not.equal(0, code2, name)
+      assert.matches(name .. " must be", msg)
+    end
+    local msg = render({ MAX_BODY_BYTES = "7000000" })
+    assert.matches("MAX_BODY_BYTES must be a whole number 1024..6291456", msg)
   end)
 
   it("gives every entity a fixed unique id, so re-importing is an upsert", function()
@@ -113,6 +144,62 @@ describe("base configuration", function()
     msg, c = render({ JWT_TTL_SECONDS = "5" })
     assert.is_not.equal(0, c)
     assert.matches("JWT_TTL_SECONDS must be a whole number 30..3600", msg)
+  end)
+end)
+
+describe("access log", function()
+  local fields = by_name(cjson.decode((render({ PLATFORM_DOMAIN = "supabase.example.com" }))).plugins)["file-log"].config.custom_fields_by_lua
+
+  -- One request as Kong and nginx see it in the log phase.
+  local function logged(custom_fields, req)
+    local k = fakes.kong_pdk({ query = req.query, headers = req.headers, method = "GET", project_id = "acme-prod" })
+    local var = { scheme = "https", host = "acme-prod.supabase.example.com", server_port = "8000",
+      request_uri = req.request_uri, upstream_uri = req.upstream_uri, is_args = req.query and req.query ~= "" and "?" or "",
+      args = req.query }
+    return fakes.log_plugin_run(custom_fields, k, { var = var, ctx = {} })
+  end
+
+  local leaky = {
+    request_uri = "/rest/v1/users?apikey=sb_secret_INQUERY&select=id&email=eq.ada@example.com",
+    query = "apikey=sb_secret_INQUERY&select=id&email=eq.ada@example.com",
+    upstream_uri = "/users?apikey=sb_secret_INQUERY&select=id&email=eq.ada@example.com",
+    headers = { apikey = "sb_publishable_INHEADER", authorization = "Bearer sb_secret_INAUTH",
+      ["proxy-authorization"] = "Basic cHJveHk6c2VjcmV0", accept = "application/json" },
+  }
+  local SECRETS = { "sb_secret_INQUERY", "sb_publishable_INHEADER", "sb_secret_INAUTH", "cHJveHk6c2VjcmV0", "ada@example.com" }
+
+  it("would leak the query string and the apikey header with Kong's serializer alone", function()
+    local entry = cjson.encode(logged({ project_id = fields.project_id }, leaky))
+    assert.truthy(entry:find("sb_secret_INQUERY", 1, true))
+    assert.truthy(entry:find("sb_publishable_INHEADER", 1, true))
+    -- What Kong itself redacts.
+    assert.falsy(entry:find("sb_secret_INAUTH", 1, true))
+  end)
+
+  it("redacts query strings and credential headers, and keeps the rest", function()
+    local entry = logged(fields, leaky)
+    local json = cjson.encode(entry)
+    for _, secret in ipairs(SECRETS) do
+      assert.is_nil(json:find(secret, 1, true), secret .. " in " .. json)
+    end
+    assert.equal("acme-prod", entry.project_id)
+    assert.equal("/rest/v1/users?REDACTED", entry.request.uri)
+    assert.equal("https://acme-prod.supabase.example.com:8000/rest/v1/users?REDACTED", entry.request.url)
+    assert.equal("/users?REDACTED", entry.upstream_uri)
+    assert.same({ apikey = "REDACTED", select = "REDACTED", email = "REDACTED" }, entry.request.querystring)
+    assert.equal("REDACTED", entry.request.headers.apikey)
+    assert.equal("REDACTED", entry.request.headers.authorization)
+    assert.equal("REDACTED", entry.request.headers["proxy-authorization"])
+    assert.equal("application/json", entry.request.headers.accept)
+  end)
+
+  it("adds nothing to a request without query or credentials", function()
+    local entry = logged(fields, { request_uri = "/rest/v1/users", query = "", upstream_uri = "/users", headers = { accept = "*/*" } })
+    assert.equal("/rest/v1/users", entry.request.uri)
+    assert.equal("https://acme-prod.supabase.example.com:8000/rest/v1/users", entry.request.url)
+    assert.equal("/users", entry.upstream_uri)
+    assert.same({}, entry.request.querystring)
+    assert.same({ accept = "*/*" }, entry.request.headers)
   end)
 end)
 
@@ -182,7 +269,7 @@ exit 0
     os.execute("chmod +x " .. dir .. "/kong")
   end
 
-  local function entrypoint(statuses, extra)
+  local function entrypoint(statuses, extra, command)
     local dir = os.tmpname()
     os.remove(dir)
     os.execute("mkdir -p " .. dir)
@@ -190,7 +277,7 @@ exit 0
     local env = { RENDER_LUA = "luajit", KONG_BASE_CONFIG = dir .. "/base.json", DB_WAIT_SECONDS = "0", DB_WAIT_ATTEMPTS = "3", STATUSES = statuses, FAKE_DIR = dir }
     for k, v in pairs(BASE_ENV) do env[k] = v end
     for k, v in pairs(extra or {}) do env[k] = v end
-    local cmd = shell_env(env):gsub('PATH="%$PATH"', 'PATH="' .. dir .. ':$PATH"') .. " sh config/docker-entrypoint.sh echo kong-started"
+    local cmd = shell_env(env):gsub('PATH="%$PATH"', 'PATH="' .. dir .. ':$PATH"') .. " sh config/docker-entrypoint.sh " .. (command or "echo kong-started")
     local out, code = run(cmd)
     local f = io.open(dir .. "/calls")
     local calls = f and f:read("*a") or ""
@@ -223,6 +310,22 @@ exit 0
     out, code = entrypoint("1")
     assert.equal(1, code)
     assert.matches("database unreachable after 3 attempts", out)
+  end)
+
+  it("sets nginx's body size and buffer to the plugin's body limit", function()
+    local show = [[sh -c 'echo kong-started max=$KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE buffer=$KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE']]
+    local out, code = entrypoint("0", nil, show)
+    assert.equal(0, code, out)
+    assert.matches("kong%-started max=1048576 buffer=1048576", out)
+    local json
+    out, code, _, json = entrypoint("0", { MAX_BODY_BYTES = "2097152" }, show)
+    assert.equal(0, code, out)
+    assert.matches("kong%-started max=2097152 buffer=2097152", out)
+    assert.equal(2097152, by_name(by_name(cjson.decode(json).services).rest.plugins)["dynamic-lambda-router"].config.max_body_bytes)
+    out, code = entrypoint("0", { MAX_BODY_BYTES = "1m" }, show)
+    assert.is_not.equal(0, code)
+    assert.matches("MAX_BODY_BYTES must be a whole number", out)
+    assert.is_nil(out:find("kong-started", 1, true))
   end)
 
   it("does not start Kong when the config cannot be rendered", function()

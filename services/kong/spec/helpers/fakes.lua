@@ -31,6 +31,20 @@ function M.kong_pdk(req)
     get_raw_path = function() return req.path or "/" end,
     get_path = function() return req.path or "/" end,
     get_raw_query = function() return req.query or "" end,
+    -- kong.request.get_query(): the decoded arguments, a repeated key as a
+    -- list, a key without "=" as true.
+    get_query = function()
+      local out = {}
+      for part in (req.query or ""):gmatch("[^&]+") do
+        local key, eq, value = part:match("^([^=]*)(=?)(.*)$")
+        key = key:gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+        local v = eq == "" and true or value:gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+        if out[key] == nil then out[key] = v
+        elseif type(out[key]) == "table" then table.insert(out[key], v)
+        else out[key] = { out[key], v } end
+      end
+      return out
+    end,
     -- Kong's kong.request.get_raw_body(): "" for no body, the body when
     -- nginx kept it in memory, and nil plus an error when nginx buffered
     -- it to a file (larger than client_body_buffer_size). Backed by the
@@ -207,6 +221,83 @@ function M.ngx_req(body, opts)
     for _, p in ipairs(q.files) do os.remove(p) end
   end
   return q
+end
+
+-- log_plugin_run(custom_fields_by_lua, kong_fake, ngx_fake) -> the entry a
+-- Kong 3.x logging plugin (file-log) writes, following kong/pdk/log.lua and
+-- the plugin's log handler:
+--  * the handler calls kong.log.set_serialize_value(field, chunk()) for each
+--    custom_fields_by_lua entry, the chunk loaded by Kong's sandbox with the
+--    environment {kong = kong, ngx = ngx} on top of the sandbox's safe Lua
+--    base (pairs, type, string, table, ...);
+--  * set_serialize_value records {key, value, mode = "set"}, after the
+--    default entries that replace request.headers.authorization and
+--    request.headers.proxy-authorization by "REDACTED" when present;
+--  * kong.log.serialize() builds the entry (request.uri = $request_uri,
+--    request.url = scheme://host:port .. $request_uri, request.querystring =
+--    kong.request.get_query(), request.headers = kong.request.get_headers(),
+--    upstream_uri, ...) and applies the recorded values in order: a key's
+--    dots walk into sub-tables ("set" creates missing ones), a nil value
+--    removes the field, "replace" changes only an existing field.
+local SANDBOX_BASE = {
+  "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring", "type", "unpack", "xpcall",
+}
+function M.log_plugin_run(custom_fields, k, ngx_fake)
+  local values = {
+    { key = "request.headers.authorization", value = "REDACTED", mode = "replace" },
+    { key = "request.headers.proxy-authorization", value = "REDACTED", mode = "replace" },
+  }
+  local function set_serialize_value(key, value, options)
+    assert(type(key) == "string", "key must be a string")
+    assert(options == nil or type(options) == "table", "options must be a table")
+    values[#values + 1] = { key = key, value = value, mode = options and options.mode or "set" }
+  end
+  for key, code in pairs(custom_fields) do
+    local env = { kong = k, ngx = ngx_fake, string = string, table = table, math = math }
+    for _, name in ipairs(SANDBOX_BASE) do env[name] = _G[name] end
+    local chunk = assert(loadstring(code, "=custom_fields_by_lua:" .. key))
+    setfenv(chunk, env)
+    set_serialize_value(key, chunk())
+  end
+
+  local var = ngx_fake.var
+  local headers = {}
+  for name, v in pairs(k.request.get_headers()) do headers[name] = v end
+  local upstream_uri = var.upstream_uri or ""
+  if upstream_uri ~= "" and not upstream_uri:find("?", 1, true) and var.is_args == "?" then
+    upstream_uri = upstream_uri .. "?" .. (var.args or "")
+  end
+  local entry = {
+    request = {
+      uri = var.request_uri,
+      url = var.scheme .. "://" .. var.host .. ":" .. (ngx_fake.ctx.host_port or var.server_port) .. var.request_uri,
+      querystring = k.request.get_query(),
+      method = k.request.get_method(),
+      headers = headers,
+    },
+    upstream_uri = upstream_uri,
+    response = { status = 401 },
+    client_ip = "203.0.113.7",
+  }
+  for _, item in ipairs(values) do
+    local node, parts = entry, {}
+    for part in item.key:gmatch("[^%.]+") do parts[#parts + 1] = part end
+    for i = 1, #parts - 1 do
+      if node[parts[i]] == nil then
+        if item.mode == "replace" then node = nil break end
+        node[parts[i]] = {}
+      end
+      assert(type(node[parts[i]]) == "table", "subkey " .. parts[i] .. " is not a table")
+      node = node[parts[i]]
+    end
+    if node then
+      local last = parts[#parts]
+      if item.mode == "set" or (item.mode == "add" and node[last] == nil) or (item.mode == "replace" and node[last] ~= nil) then
+        node[last] = item.value
+      end
+    end
+  end
+  return entry
 end
 
 -- http(routes) is a fake HTTP client: routes maps a URL prefix to a
