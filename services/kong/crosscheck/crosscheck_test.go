@@ -222,33 +222,76 @@ func TestSigV4MatchesAwsSdkGoV2(t *testing.T) {
 	}
 }
 
-// The §6.6 caller identity: an STS GetCallerIdentity request signed by the
-// gateway must be exactly what the SDK would sign, so that STS accepts it.
+// The caller identity: the STS GetCallerIdentity request the gateway signs
+// (identity.lua) must be exactly what the SDK signs for the same headers,
+// so that STS accepts it when the tenant-manager replays it; with expiring
+// credentials the expiration header is among the signed ones.
 func TestCallerIdentityRequestMatchesSdk(t *testing.T) {
 	body := "Action=GetCallerIdentity&Version=2011-06-15"
-	r := sigReq{
-		Method: "POST", Host: "sts.eu-west-1.amazonaws.com", Path: "/",
-		Headers: map[string]string{
-			"Content-Type":              "application/x-www-form-urlencoded; charset=utf-8",
-			"X-Tenant-Manager-Audience": "tenant-manager",
-		},
-		Body: body,
-	}
+	now := time.Now().Unix()
+	expiration := time.Unix(now, 0).UTC().Add(6 * time.Hour)
 	c := creds{AccessKey: "ASIAEXAMPLE", SecretKey: "secret", SessionToken: "token"}
-	o := opts{Region: "eu-west-1", Service: "sts", Now: time.Now().Unix()}
-	out := lua(t, []any{map[string]any{"kind": "sigv4", "request": r, "credentials": c, "opts": o}})
-	got := out[0]["headers"].(map[string]any)
+	for _, expiring := range []bool{true, false} {
+		cred := map[string]any{"access_key": c.AccessKey, "secret_key": c.SecretKey, "session_token": c.SessionToken}
+		if expiring {
+			cred["expiration"] = expiration.Unix()
+		}
+		out := lua(t, []any{map[string]any{"kind": "identity", "now": now, "credentials": cred,
+			"opts": map[string]any{"sts_endpoint": "https://sts.eu-west-1.amazonaws.com", "region": "eu-west-1"}}})
+		got := map[string]string{}
+		for k, v := range out[0]["headers"].(map[string]any) {
+			got[k] = v.(string)
+		}
 
-	// Signed like services/postgrest-lambda's callerid: without a body on
-	// the request, so no Content-Length is signed.
-	req, err := http.NewRequest("POST", "https://sts.eu-west-1.amazonaws.com/", nil)
-	require.NoError(t, err)
-	for k, v := range r.Headers {
-		req.Header.Set(k, v)
+		want := []string{"Authorization", "Content-Type", "X-Amz-Date", "X-Amz-Security-Token", "X-Tenant-Manager-Audience"}
+		if expiring {
+			want = append(want, "X-Tenant-Manager-Credential-Expiration")
+			parsed, err := time.Parse(time.RFC3339, got["X-Tenant-Manager-Credential-Expiration"])
+			require.NoError(t, err)
+			require.Equal(t, expiration, parsed)
+			require.True(t, strings.HasSuffix(got["X-Tenant-Manager-Credential-Expiration"], "Z"), "UTC")
+		}
+		var names []string
+		for k := range got {
+			names = append(names, k)
+		}
+		require.ElementsMatch(t, want, names)
+
+		// Signed like services/postgrest-lambda's callerid: without a body
+		// on the request, so no Content-Length is signed; every header the
+		// JSON carries but the signature's own goes along.
+		req, err := http.NewRequest("POST", "https://sts.eu-west-1.amazonaws.com/", nil)
+		require.NoError(t, err)
+		for k, v := range got {
+			switch k {
+			case "Authorization", "X-Amz-Date", "X-Amz-Security-Token":
+			default:
+				req.Header.Set(k, v)
+			}
+		}
+		sum := sha256.Sum256([]byte(body))
+		require.NoError(t, v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: c.AccessKey, SecretAccessKey: c.SecretKey, SessionToken: c.SessionToken},
+			req, hex.EncodeToString(sum[:]), "sts", "eu-west-1", time.Unix(now, 0).UTC()))
+		require.Equal(t, req.Header.Get("Authorization"), got["Authorization"])
+		require.Equal(t, req.Header.Get("X-Amz-Date"), got["X-Amz-Date"])
+		signed := "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-tenant-manager-audience,"
+		if expiring {
+			signed = "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-tenant-manager-audience;x-tenant-manager-credential-expiration,"
+		}
+		require.Contains(t, got["Authorization"], signed)
 	}
-	sum := sha256.Sum256([]byte(body))
-	require.NoError(t, v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: c.AccessKey, SecretAccessKey: c.SecretKey, SessionToken: c.SessionToken},
-		req, hex.EncodeToString(sum[:]), "sts", "eu-west-1", time.Unix(o.Now, 0).UTC()))
-	require.Equal(t, req.Header.Get("Authorization"), got["Authorization"])
-	require.Contains(t, got["Authorization"], "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-tenant-manager-audience,")
+}
+
+// The JWT names its key, as golang-jwt sees it.
+func TestJWTCarriesKid(t *testing.T) {
+	secret := "super-secret-jwt-token-with-at-least-32-characters-long"
+	iat := time.Now().Unix()
+	claims := map[string]any{"iss": "supabase", "ref": "acme-prod", "role": "anon", "iat": iat, "exp": iat + 300}
+	out := lua(t, []any{map[string]any{"kind": "jwt", "claims": claims, "secret": secret, "kid": "0b6f3c2e-4a51-4c1e-9d1a-5b2f6f0c9e11"}})
+	parsed, err := jwt.Parse(out[0]["token"].(string), func(tok *jwt.Token) (any, error) {
+		require.Equal(t, "0b6f3c2e-4a51-4c1e-9d1a-5b2f6f0c9e11", tok.Header["kid"])
+		return []byte(secret), nil
+	}, jwt.WithValidMethods([]string{"HS256"}))
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"alg": "HS256", "typ": "JWT", "kid": "0b6f3c2e-4a51-4c1e-9d1a-5b2f6f0c9e11"}, parsed.Header)
 }

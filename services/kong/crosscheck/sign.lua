@@ -2,11 +2,15 @@
 -- plugin's modules produce for it, so the Go tests can compare them with
 -- independent implementations (aws-sdk-go-v2's signer, golang-jwt).
 --   {"kind":"sigv4","request":{…},"credentials":{…},"opts":{…}} -> {"headers":{…}}
---   {"kind":"jwt","claims":{…},"secret":"…"}                     -> {"token":"…"}
+--   {"kind":"jwt","claims":{…},"secret":"…","kid":"…"?}          -> {"token":"…"}
+--   {"kind":"identity","opts":{…},"credentials":{…},"now":…}      -> {"headers":{…}}
+--   {"kind":"cfgcache","cfg":{…}}  -> {"script":"…","doc":"…","version":"…"}
 package.path = "./?.lua;" .. package.path
 local cjson = require("cjson")
 local sigv4 = require("kong.plugins.dynamic-lambda-router.sigv4")
 local jwt = require("kong.plugins.dynamic-lambda-router.jwt")
+local identity = require("kong.plugins.dynamic-lambda-router.identity")
+local cfgcache = require("kong.plugins.dynamic-lambda-router.cfgcache")
 
 for line in io.lines() do
   local in_ = cjson.decode(line)
@@ -16,7 +20,16 @@ for line in io.lines() do
     if r.query == cjson.null then r.query = nil end
     out = { headers = sigv4.sign(r, in_.credentials, in_.opts) }
   elseif in_.kind == "jwt" then
-    out = { token = assert(jwt.sign_hs256(in_.claims, in_.secret)) }
+    local kid = in_.kid
+    if kid == cjson.null then kid = nil end
+    out = { token = assert(jwt.sign_hs256(in_.claims, in_.secret, kid)) }
+  elseif in_.kind == "identity" then
+    local c = in_.credentials
+    if c.expiration == cjson.null then c.expiration = nil end
+    out = { headers = identity.headers(in_.opts, c, in_.now) }
+  elseif in_.kind == "cfgcache" then
+    local doc, version = cfgcache.encode(in_.cfg)
+    out = { script = cfgcache.SCRIPT, doc = doc, version = version }
   else
     error("unknown kind " .. tostring(in_.kind))
   end

@@ -1,0 +1,104 @@
+package crosscheck
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// redisServer starts a throwaway redis-server on a free loopback port and
+// returns a function running redis-cli against it.
+func redisServer(t *testing.T) func(args ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redis-server is required: %v", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+	require.NoError(t, l.Close())
+	srv := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", t.TempDir())
+	require.NoError(t, srv.Start())
+	t.Cleanup(func() {
+		_ = srv.Process.Kill()
+		_ = srv.Wait()
+	})
+	cli := func(args ...string) string {
+		out, err := exec.Command("redis-cli", append([]string{"-h", "127.0.0.1", "-p", port}, args...)...).CombinedOutput()
+		require.NoError(t, err, string(out))
+		return strings.TrimRight(string(out), "\n")
+	}
+	for i := 0; ; i++ {
+		out, err := exec.Command("redis-cli", "-h", "127.0.0.1", "-p", port, "PING").CombinedOutput()
+		if err == nil && strings.TrimSpace(string(out)) == "PONG" {
+			break
+		}
+		require.Less(t, i, 100, "redis-server did not start: %s", out)
+		time.Sleep(50 * time.Millisecond)
+	}
+	return cli
+}
+
+// The gateway's refill script, exactly as cfgcache.lua holds it, run by a
+// real Redis: a lower version never overwrites the cached document.
+func TestConfigCacheScriptOnRedis(t *testing.T) {
+	cfg := func(version float64, secret string) map[string]any {
+		return map[string]any{"kind": "cfgcache", "cfg": map[string]any{"project_id": "acme-prod",
+			"function_url": "https://abcdefgh.lambda-url.eu-west-1.on.aws/", "jwt_secret": secret, "jwt_kid": "k-" + secret,
+			"version": version}}
+	}
+	out := lua(t, []any{cfg(3, "three"), cfg(2, "two"), cfg(3, "three-again"), cfg(4, "four"), cfg(0, "zero"),
+		cfg(9007199254740991, "max"), cfg(9007199254740990, "max-minus-one")})
+	script := out[0]["script"].(string)
+	cli := redisServer(t)
+	key := "project:cfg:acme-prod"
+	eval := func(i int) string {
+		return cli("EVAL", script, "1", key, out[i]["doc"].(string), out[i]["version"].(string), "300")
+	}
+	stored := func() string { return cli("GET", key) }
+
+	require.Equal(t, "1", eval(0), "empty cache: written")
+	require.Equal(t, out[0]["doc"], stored())
+	ttl := cli("TTL", key)
+	require.Contains(t, []string{"299", "300"}, ttl)
+	require.Equal(t, "0", eval(1), "older version: refused")
+	require.Equal(t, out[0]["doc"], stored())
+	require.Equal(t, "1", eval(2), "same version: written")
+	require.Equal(t, out[2]["doc"], stored())
+	require.Equal(t, "1", eval(3), "newer version: written")
+	require.Equal(t, "0", eval(4), "version 0 (a config without version) loses")
+	require.Equal(t, out[3]["doc"], stored())
+
+	// What cannot be read as a versioned document is replaced.
+	for _, cached := range []string{"not json", `{"jwt_secret":"x"}`, `["array"]`, `{"version":"abc"}`} {
+		cli("SET", key, cached)
+		require.Equal(t, "1", eval(4), cached)
+		require.Equal(t, out[4]["doc"], stored())
+	}
+
+	// Versions up to 2^53-1 compare exactly.
+	require.Equal(t, "1", eval(5))
+	require.Equal(t, "0", eval(6))
+	require.Contains(t, stored(), `"version":9007199254740991}`)
+}
+
+// The tenant-manager writes the same key through its own copy of the
+// script; both must be byte-identical.
+func TestConfigCacheScriptMatchesTenantManager(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "tenant-manager", "internal", "provision", "provision.go"))
+	require.NoError(t, err)
+	m := regexp.MustCompile("(?s)const ConfigCacheScript = `(.*?)`").FindSubmatch(src)
+	require.NotNil(t, m, "ConfigCacheScript not found in the tenant-manager")
+	out := lua(t, []any{map[string]any{"kind": "cfgcache", "cfg": map[string]any{"project_id": "p", "function_url": "https://x/",
+		"jwt_secret": "s", "version": 1}}})
+	require.Equal(t, string(m[1]), out[0]["script"])
+}
