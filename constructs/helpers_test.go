@@ -387,3 +387,18 @@ func strPtr(s string) *string { return &s }
 func nonEmpty(stack awscdk.Stack) {
 	awscdk.NewCfnResource(stack, jsii.String("Placeholder"), &awscdk.CfnResourceProps{Type: jsii.String("AWS::CloudFormation::WaitConditionHandle")})
 }
+
+// secretOfUser is the properties of the generated secret whose template
+// names that user, and the template as joined renders it.
+func (x *tmpl) secretOfUser(t *testing.T, user string) (map[string]any, string) {
+	t.Helper()
+	for _, s := range x.resources("AWS::SecretsManager::Secret") {
+		p := props(s)
+		gen, _ := p["GenerateSecretString"].(map[string]any)
+		if tpl := joined(gen["SecretStringTemplate"]); strings.Contains(tpl, `"username":"`+user+`"`) {
+			return p, tpl
+		}
+	}
+	t.Fatalf("no secret for user %s", user)
+	return nil, ""
+}
