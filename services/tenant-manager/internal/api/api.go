@@ -210,6 +210,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, "conflict", "a project with this id exists already")
 	case errors.Is(err, provision.ErrNotActive):
 		writeError(w, http.StatusConflict, "not_active", err.Error())
+	case errors.Is(err, provision.ErrRotationInProgress):
+		writeError(w, http.StatusConflict, "rotation_in_progress", "a JWT secret rotation of this project is in progress; retry when it has finished")
 	case errors.Is(err, store.ErrNoWorker):
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "no worker instance has room for another tenant: add a worker to database.workers", Code: "no_capacity", Step: "pick_worker"})
 	case errors.As(err, &step):
@@ -351,11 +353,19 @@ func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request, id string) {
 }
 
 func (s *Server) rotate(w http.ResponseWriter, r *http.Request, id string) {
-	if err := s.Service.RotateJWTSecret(r.Context(), id); err != nil {
+	res, err := s.Service.RotateJWTSecret(r.Context(), id)
+	var rerr *provision.RotationError
+	if errors.As(err, &rerr) {
+		// The message states what the database holds now, rolled back or not.
+		s.Log.Error("request failed", "path", r.URL.Path, "step", rerr.Step, "rolled_back", rerr.RolledBack, "error", err.Error())
+		writeJSON(w, http.StatusBadGateway, apiError{Error: rerr.Message(), Code: "rotation_failed", Step: rerr.Step})
+		return
+	}
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"project_id": id, "status": "rotated"})
+	writeJSON(w, http.StatusOK, res)
 }
 
 // caller verifies the §6.6 identity; it writes 401/503 and returns false

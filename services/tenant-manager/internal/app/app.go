@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"time"
 
@@ -50,6 +51,11 @@ type redisCache struct{ c *redis.Client }
 
 func (r redisCache) Del(ctx context.Context, keys ...string) error {
 	return r.c.Del(ctx, keys...).Err()
+}
+
+func (r redisCache) EvalConfig(ctx context.Context, key string, doc []byte, version int64, ttlSeconds int) (bool, error) {
+	n, err := r.c.Eval(ctx, provision.ConfigCacheScript, []string{key}, string(doc), version, ttlSeconds).Int64()
+	return n == 1, err
 }
 
 // New connects everything; on error nothing is left open.
@@ -135,6 +141,10 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 		return nil, fmt.Errorf("syncing workers: %w", err)
 	}
 
+	rotation, err := provision.RotationSettingsFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
 	ropts, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
@@ -160,10 +170,20 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 			ConfigServiceURL: cfg.ConfigServiceURL, STSEndpoint: cfg.STSEndpoint,
 			ActiveTimeout: cfg.Timeouts.LambdaActive,
 		}},
-		Gateway: &kongadmin.Client{BaseURL: cfg.KongAdminURL, HTTP: &http.Client{}, Timeout: cfg.Timeouts.Kong},
-		Cache:   redisCache{rc},
-		Log:     log,
+		Gateway:  &kongadmin.Client{BaseURL: cfg.KongAdminURL, HTTP: &http.Client{}, Timeout: cfg.Timeouts.Kong},
+		Cache:    redisCache{rc},
+		Rotation: rotation,
+		Log:      log,
 	}
+	// The retire loop runs until Close, which stops it before the pools
+	// close (closers run in reverse).
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	loopDone := make(chan struct{})
+	go func() {
+		defer close(loopDone)
+		a.Service.RetireLoop(loopCtx)
+	}()
+	a.closers = append(a.closers, func() { stopLoop(); <-loopDone })
 	a.Server = &api.Server{
 		Service:     a.Service,
 		AdminToken:  cfg.AdminToken,

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"sort"
@@ -80,7 +81,8 @@ func TestProvisionEndToEnd(t *testing.T) {
 		require.Equal(t, "public", cfg["db_schemas"])
 		require.Equal(t, "anon", cfg["db_anon_role"])
 		require.Equal(t, false, cfg["db_use_legacy_gucs"])
-		require.Len(t, cfg["jwt_secret"], 43)
+		require.JSONEq(t, fmt.Sprintf(`{"keys":[{"kty":"oct","alg":"HS256","kid":%q,"k":%q}]}`, m.gatewayConfig("acme-prod").JWTKid,
+			base64.RawURLEncoding.EncodeToString([]byte(m.gatewayConfig("acme-prod").JWTSecret))), cfg["jwt_secret"].(string), "a JWKS with the current key")
 		conn, err := pgx.Connect(ctx, cfg["db_uri"].(string))
 		require.NoError(t, err)
 		defer conn.Close(ctx)

@@ -25,6 +25,12 @@ type Settings struct {
 	STSEndpoint      string
 	// ActiveTimeout bounds the wait for a new function to become Active.
 	ActiveTimeout time.Duration
+	// RecycleTimeout bounds a Recycle, waits and retries included
+	// (default 3 min).
+	RecycleTimeout time.Duration
+	// PollInterval is the first delay between status polls and conflict
+	// retries (default 250 ms, doubling up to 5 s).
+	PollInterval time.Duration
 }
 
 // Client manages tenant functions.
@@ -106,25 +112,89 @@ func (c *Client) Delete(ctx context.Context, projectID string) error {
 
 // Recycle changes the function's configuration (a CONFIG_GENERATION
 // variable), so Lambda replaces warm instances and new ones fetch the
-// current configuration, e.g. after a JWT secret rotation.
+// current configuration, e.g. during a JWT secret rotation. It returns once
+// the update is done (LastUpdateStatus Successful): from then on every
+// invocation runs in an instance that fetched its configuration after the
+// call. An update already in progress is waited out first, and a conflict
+// with a concurrent one is retried with capped backoff, all within
+// Settings.RecycleTimeout.
 func (c *Client) Recycle(ctx context.Context, projectID string) error {
-	name := aws.String(FunctionName(projectID))
-	fn, err := c.API.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: name})
-	if err != nil {
-		return fmt.Errorf("reading function %s: %w", *name, err)
+	timeout := c.Settings.RecycleTimeout
+	if timeout <= 0 {
+		timeout = 3 * time.Minute
 	}
-	vars := map[string]string{}
-	if fn.Environment != nil {
-		for k, v := range fn.Environment.Variables {
-			vars[k] = v
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	name := FunctionName(projectID)
+	delay := c.pollInterval()
+	for attempt := 1; ; attempt++ {
+		fn, err := c.settled(ctx, name)
+		if err != nil {
+			return err
 		}
+		vars := map[string]string{}
+		if fn.Environment != nil {
+			for k, v := range fn.Environment.Variables {
+				vars[k] = v
+			}
+		}
+		vars["CONFIG_GENERATION"] = fmt.Sprint(time.Now().UnixNano())
+		// RevisionId: a configuration changed since it was read (another
+		// writer) is not overwritten with the old variables.
+		_, err = c.API.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+			FunctionName: aws.String(name),
+			Environment:  &types.Environment{Variables: vars},
+			RevisionId:   fn.RevisionId,
+		})
+		if err == nil {
+			break
+		}
+		var conflict *types.ResourceConflictException
+		var stale *types.PreconditionFailedException
+		if !errors.As(err, &conflict) && !errors.As(err, &stale) {
+			return fmt.Errorf("recycling function %s: %w", name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("recycling function %s: still conflicting with another update after %d attempts in %s: %w", name, attempt, timeout, err)
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 5*time.Second)
 	}
-	vars["CONFIG_GENERATION"] = fmt.Sprint(time.Now().UnixNano())
-	if _, err := c.API.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
-		FunctionName: name,
-		Environment:  &types.Environment{Variables: vars},
-	}); err != nil {
-		return fmt.Errorf("recycling function %s: %w", *name, err)
+	fn, err := c.settled(ctx, name)
+	if err != nil {
+		return err
+	}
+	if fn.LastUpdateStatus != types.LastUpdateStatusSuccessful {
+		return fmt.Errorf("recycling function %s: update ended %s: %s", name, fn.LastUpdateStatus, aws.ToString(fn.LastUpdateStatusReason))
 	}
 	return nil
+}
+
+func (c *Client) pollInterval() time.Duration {
+	if c.Settings.PollInterval > 0 {
+		return c.Settings.PollInterval
+	}
+	return 250 * time.Millisecond
+}
+
+// settled polls the function until no update is in progress and returns
+// its configuration.
+func (c *Client) settled(ctx context.Context, name string) (*lambda.GetFunctionConfigurationOutput, error) {
+	delay := c.pollInterval()
+	for {
+		fn, err := c.API.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
+		if err != nil {
+			return nil, fmt.Errorf("reading function %s: %w", name, err)
+		}
+		if fn.LastUpdateStatus != types.LastUpdateStatusInProgress && fn.State != types.StatePending {
+			return fn, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("function %s: an update is still in progress: %w", name, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
 }

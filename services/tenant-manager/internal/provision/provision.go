@@ -1,17 +1,19 @@
-// Package provision is the tenant lifecycle of SPEC §6.1: create (steps
-// 1–7, each undone in reverse when a later one fails), deprovision (the
-// same steps in reverse), API keys and JWT secret rotation.
+// Package provision is the tenant lifecycle: create (steps 1–7, each
+// undone in reverse when a later one fails), deprovision (the same steps in
+// reverse), API keys and JWT secret rotation.
 package provision
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
+	"sort"
 	"strconv"
 	"time"
 
@@ -48,7 +50,27 @@ type Gateway interface {
 // Cache is the gateway's shared Redis cache.
 type Cache interface {
 	Del(ctx context.Context, keys ...string) error
+	// EvalConfig runs ConfigCacheScript on key with the document, its
+	// version and the TTL in seconds; true when the document was stored,
+	// false when the cache holds a newer version.
+	EvalConfig(ctx context.Context, key string, doc []byte, version int64, ttlSeconds int) (bool, error)
 }
+
+// ConfigCacheScript is the only way the gateway (refilling after a miss)
+// and the tenant-manager (writing through after a rotation) write a
+// project's cached configuration: a document with a lower version than the
+// cached one loses, so a refill that read the old secret before a rotation
+// cannot overwrite the new one. Byte-identical to the gateway's copy.
+const ConfigCacheScript = `local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, doc = pcall(cjson.decode, cur)
+  if ok and type(doc) == 'table' and tonumber(doc.version) and tonumber(doc.version) > tonumber(ARGV[2]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[3]))
+return 1
+`
 
 // Service runs the lifecycle.
 type Service struct {
@@ -58,6 +80,7 @@ type Service struct {
 	Functions Functions
 	Gateway   Gateway
 	Cache     Cache
+	Rotation  RotationSettings
 	Log       *slog.Logger
 }
 
@@ -76,7 +99,11 @@ func Consumer(projectID, role string) string { return projectID + "--" + role }
 // aclGroup is the ACL group each role's consumer is in.
 var aclGroup = map[string]string{"anon": "anon", "service_role": "admin"}
 
-// Cache keys the gateway reads.
+// ConfigKey is the gateway's cached configuration document of a project.
+func ConfigKey(projectID string) string { return "project:cfg:" + projectID }
+
+// Keys of earlier gateway versions; still deleted so none outlives its
+// project.
 func SecretKey(projectID string) string   { return "jwt:secret:" + projectID }
 func FunctionKey(projectID string) string { return "lambda:fn:" + projectID }
 
@@ -156,7 +183,7 @@ func (s *Service) Create(ctx context.Context, projectID string) (*Created, error
 	if err != nil {
 		return fail("secrets", err)
 	}
-	if err := s.Store.InsertJWTKey(ctx, projectID, sealed); err != nil {
+	if _, err := s.Store.InsertJWTKey(ctx, projectID, sealed); err != nil {
 		return fail("secrets", err)
 	}
 	keys := map[string]apikey.Key{}
@@ -275,7 +302,7 @@ func (s *Service) Delete(ctx context.Context, projectID string) error {
 			return &StepError{Step: "database", Err: err}
 		}
 	}
-	if err := s.Cache.Del(ctx, SecretKey(projectID), FunctionKey(projectID)); err != nil {
+	if err := s.Cache.Del(ctx, ConfigKey(projectID), SecretKey(projectID), FunctionKey(projectID)); err != nil {
 		return &StepError{Step: "cache", Err: err}
 	}
 	if err := s.Store.DeleteProject(ctx, projectID); err != nil {
@@ -322,32 +349,286 @@ func (s *Service) RevokeKey(ctx context.Context, k store.APIKey) error {
 	return s.Store.RevokeAPIKey(ctx, k.ID)
 }
 
-// RotateJWTSecret makes a new current secret, marks the old one rotated,
-// drops the gateway's cached copies and recycles the tenant's Lambda so it
-// verifies with the new secret.
-func (s *Service) RotateJWTSecret(ctx context.Context, projectID string) error {
-	if _, err := s.activeProject(ctx, projectID); err != nil {
-		return err
+// RotationSettings bound JWT secret rotation.
+type RotationSettings struct {
+	// Overlap is how long PostgREST keeps accepting the previous secret
+	// after the new one became current: JWTs the gateway signed with it
+	// live 300 s, and gateways may sign with it until their caches
+	// (Redis, then per-worker memory) let go of it.
+	Overlap time.Duration
+	// RetireInterval is how often the retire loop looks for keys whose
+	// overlap has ended.
+	RetireInterval time.Duration
+	// GatewayCacheTTL is the TTL of the gateway's Redis entries.
+	GatewayCacheTTL time.Duration
+	// Timeout bounds one rotation; a pending key older than three times
+	// this was left by a process that died and is removed.
+	Timeout time.Duration
+}
+
+// Limits and defaults of the rotation settings.
+const (
+	jwtLifetime          = 300 * time.Second
+	gatewayMemoryCache   = 30 * time.Second
+	defaultOverlap       = 900 * time.Second
+	defaultRetire        = 60 * time.Second
+	defaultGatewayTTL    = 300 * time.Second
+	defaultRotateTimeout = 5 * time.Minute
+)
+
+// RotationSettingsFromEnv reads JWT_ROTATION_OVERLAP_SECONDS (default 900),
+// JWT_RETIRE_INTERVAL_SECONDS (default 60) and GATEWAY_CACHE_TTL_SECONDS
+// (default 300). The overlap must cover a JWT's lifetime plus the time the
+// gateway's caches may still hold the previous secret.
+func RotationSettingsFromEnv(getenv func(string) string) (RotationSettings, error) {
+	r := RotationSettings{Timeout: defaultRotateTimeout}
+	seconds := func(name string, def time.Duration, lo, hi int) (time.Duration, error) {
+		v := getenv(name)
+		if v == "" {
+			return def, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return 0, fmt.Errorf("%s: must be a whole number of seconds %d..%d, got %q", name, lo, hi, v)
+		}
+		return time.Duration(n) * time.Second, nil
 	}
+	var err error
+	if r.GatewayCacheTTL, err = seconds("GATEWAY_CACHE_TTL_SECONDS", defaultGatewayTTL, 1, 86400); err != nil {
+		return r, err
+	}
+	if r.RetireInterval, err = seconds("JWT_RETIRE_INTERVAL_SECONDS", defaultRetire, 1, 3600); err != nil {
+		return r, err
+	}
+	minOverlap := int((jwtLifetime + r.GatewayCacheTTL + gatewayMemoryCache).Seconds())
+	if r.Overlap, err = seconds("JWT_ROTATION_OVERLAP_SECONDS", defaultOverlap, minOverlap, 7*86400); err != nil {
+		return r, fmt.Errorf("%w (at least the JWT lifetime 300 s + GATEWAY_CACHE_TTL_SECONDS + 30 s)", err)
+	}
+	if r.Overlap < time.Duration(minOverlap)*time.Second {
+		return r, fmt.Errorf("JWT_ROTATION_OVERLAP_SECONDS: the default 900 is below %d (the JWT lifetime 300 s + GATEWAY_CACHE_TTL_SECONDS + 30 s): set it", minOverlap)
+	}
+	return r, nil
+}
+
+func (s *Service) rotation() RotationSettings {
+	r := s.Rotation
+	if r.Overlap <= 0 {
+		r.Overlap = defaultOverlap
+	}
+	if r.GatewayCacheTTL <= 0 {
+		r.GatewayCacheTTL = defaultGatewayTTL
+	}
+	if r.RetireInterval <= 0 {
+		r.RetireInterval = defaultRetire
+	}
+	if r.Timeout <= 0 {
+		r.Timeout = defaultRotateTimeout
+	}
+	return r
+}
+
+// ErrRotationInProgress: the project has a pending key already.
+var ErrRotationInProgress = store.ErrRotationInProgress
+
+// RotationError is a failed rotation. RolledBack says the database is as
+// before it (previous secret current, same version, no pending key);
+// otherwise the previous secret is still current but the unused pending
+// key is left until the retire loop removes it.
+type RotationError struct {
+	Step       string
+	RolledBack bool
+	// PendingMaxAge is when a left-behind pending key is removed.
+	PendingMaxAge time.Duration
+	Err           error
+}
+
+func (e *RotationError) Error() string {
+	return fmt.Sprintf("jwt rotation step %s failed (rolled back: %t): %v", e.Step, e.RolledBack, e.Err)
+}
+func (e *RotationError) Unwrap() error { return e.Err }
+
+// Message is the caller's account of the state after the failure.
+func (e *RotationError) Message() string {
+	if e.RolledBack {
+		return fmt.Sprintf("JWT secret rotation failed at step %s and was rolled back: the previous secret is still the current one (same version) and the new key was discarded before anything was signed with it; the rotation can be retried", e.Step)
+	}
+	return fmt.Sprintf("JWT secret rotation failed at step %s: the previous secret is still the current one (same version), but the new, never used key could not be discarded yet; it is removed automatically within %d minutes, and until then a new rotation answers 409 rotation_in_progress", e.Step, int((e.PendingMaxAge+time.Minute-1)/time.Minute))
+}
+
+// Rotation is the outcome of RotateJWTSecret.
+type Rotation struct {
+	ProjectID string `json:"project_id"`
+	Status    string `json:"status"`
+	JWTKid    string `json:"jwt_kid"`
+	Version   int64  `json:"version"`
+	// PreviousKeyAcceptedUntil ends the overlap: until then PostgREST also
+	// accepts JWTs signed with the previous secret.
+	PreviousKeyAcceptedUntil time.Time `json:"previous_key_accepted_until"`
+	// GatewayCache is "updated", "newer_present" (another rotation got
+	// there first) or "not_updated" (Redis failed; see Warning).
+	GatewayCache string `json:"gateway_cache"`
+	Warning      string `json:"warning,omitempty"`
+}
+
+// RotateJWTSecret replaces the project's JWT secret without rejecting a
+// valid JWT on the way:
+//  1. the new secret is stored as pending (one per project, so a
+//     concurrent rotation gets ErrRotationInProgress);
+//  2. the Lambda is recycled and the update waited for, so every instance
+//     then accepts both the current and the pending secret;
+//  3. one transaction makes the pending key current, the previous one
+//     rotated (accepted for the overlap) and counts the version up;
+//  4. the new configuration is written through to the gateway's cache
+//     with the versioned script (a failure there is reported, the rotation
+//     stands: the cache TTL bounds how long gateways keep the old secret).
+//
+// A failure in 1–3 discards the pending key, leaving everything as before.
+// The retire loop later recycles the Lambda again once the overlap ended.
+func (s *Service) RotateJWTSecret(ctx context.Context, projectID string) (*Rotation, error) {
+	if _, err := s.activeProject(ctx, projectID); err != nil {
+		return nil, err
+	}
+	r := s.rotation()
+	pendingMaxAge := 3 * r.Timeout
+	// Run to the end even if the caller goes away: stopping between steps
+	// would leave a pending key that blocks further rotations.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.Timeout)
+	defer cancel()
+
 	secret, err := randomSecret(32)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sealed, err := s.Box.Seal(projectID, colJWTSecret, []byte(secret))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := s.Store.InsertJWTKey(ctx, projectID, sealed); err != nil {
-		return &StepError{Step: "record", Err: err}
+	keyID, err := s.Store.InsertPendingJWTKey(ctx, projectID, sealed)
+	if err != nil {
+		if errors.Is(err, store.ErrRotationInProgress) {
+			return nil, err
+		}
+		return nil, &RotationError{Step: "record", RolledBack: true, Err: err}
 	}
-	if err := s.Cache.Del(ctx, SecretKey(projectID), FunctionKey(projectID)); err != nil {
-		return &StepError{Step: "cache", Err: err}
+	fail := func(step string, err error) (*Rotation, error) {
+		undoCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, derr := s.Store.DeletePendingJWTKey(undoCtx, keyID)
+		if derr != nil {
+			s.Log.Error("discarding the pending JWT key failed", "project_id", projectID, "error", derr.Error())
+		}
+		s.Log.Warn("jwt secret rotation failed", "project_id", projectID, "step", step, "rolled_back", derr == nil, "error", err.Error())
+		return nil, &RotationError{Step: step, RolledBack: derr == nil, PendingMaxAge: pendingMaxAge, Err: err}
 	}
+
 	if err := s.Functions.Recycle(ctx, projectID); err != nil {
-		return &StepError{Step: "lambda", Err: err}
+		return fail("lambda", err)
 	}
-	s.Log.Info("jwt secret rotated", "project_id", projectID)
-	return nil
+
+	version, acceptUntil, err := s.Store.PromoteJWTKey(ctx, projectID, keyID, r.Overlap)
+	if err != nil {
+		// An error may come back for a commit that happened: the database
+		// says which.
+		checkCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cur, cerr := s.Store.CurrentJWTKey(checkCtx, projectID)
+		cancel()
+		if cerr != nil || cur.ID != keyID {
+			return fail("promote", err)
+		}
+		version, acceptUntil = cur.Version, time.Now().Add(r.Overlap)
+	}
+	res := &Rotation{ProjectID: projectID, Status: "rotated", JWTKid: keyID, Version: version, PreviousKeyAcceptedUntil: acceptUntil.UTC()}
+	s.Log.Info("jwt secret rotated", "project_id", projectID, "jwt_kid", keyID, "version", version)
+
+	res.GatewayCache = "updated"
+	stored, err := s.writeThrough(ctx, projectID, r.GatewayCacheTTL)
+	switch {
+	case err != nil:
+		s.Log.Warn("writing the new configuration to the gateway cache failed; gateways pick it up when their entry expires", "project_id", projectID, "error", err.Error())
+		res.GatewayCache = "not_updated"
+		res.Warning = fmt.Sprintf("the rotation is complete, but the gateway cache could not be updated: gateways keep signing with the previous secret for up to %d s (the cache TTL), which PostgREST accepts until previous_key_accepted_until", int(r.GatewayCacheTTL.Seconds()))
+	case !stored:
+		res.GatewayCache = "newer_present"
+	}
+	return res, nil
+}
+
+// writeThrough stores the project's current gateway configuration in the
+// gateway's cache through the versioned script.
+func (s *Service) writeThrough(ctx context.Context, projectID string, ttl time.Duration) (bool, error) {
+	cfg, err := s.GatewayConfig(ctx, projectID)
+	if err != nil {
+		return false, err
+	}
+	doc, err := json.Marshal(cfg)
+	if err != nil {
+		return false, err
+	}
+	stored, err := s.Cache.EvalConfig(ctx, ConfigKey(projectID), doc, cfg.Version, int(ttl.Seconds()))
+	if err != nil {
+		return false, err
+	}
+	// Earlier gateway versions cached these; none may keep the old secret.
+	if err := s.Cache.Del(ctx, SecretKey(projectID), FunctionKey(projectID)); err != nil {
+		s.Log.Warn("deleting legacy gateway cache keys failed", "project_id", projectID, "error", err.Error())
+	}
+	return stored, nil
+}
+
+// RetireRotatedKeys recycles the Lambda of every project whose rotated keys
+// are past their overlap, so warm instances drop them, then marks them
+// retired; a project whose recycle fails is retried on the next call. It
+// also removes pending keys left by a rotation whose process died. One
+// tenant-manager task runs it at a time (the others skip).
+func (s *Service) RetireRotatedKeys(ctx context.Context) error {
+	r := s.rotation()
+	_, err := s.Store.TryExclusive(ctx, "supabase:jwt-retire", func(ctx context.Context) error {
+		if n, err := s.Store.DeleteStalePendingKeys(ctx, 3*r.Timeout); err != nil {
+			return err
+		} else if n > 0 {
+			s.Log.Warn("removed pending JWT keys of rotations that never finished", "keys", n)
+		}
+		due, err := s.Store.ExpiredRotatedKeys(ctx)
+		if err != nil {
+			return err
+		}
+		projects := make([]string, 0, len(due))
+		for p := range due {
+			projects = append(projects, p)
+		}
+		sort.Strings(projects)
+		var errs []error
+		for _, projectID := range projects {
+			if err := s.Functions.Recycle(ctx, projectID); err != nil {
+				s.Log.Warn("recycling the Lambda to retire rotated JWT keys failed; retried next time", "project_id", projectID, "error", err.Error())
+				errs = append(errs, err)
+				continue
+			}
+			if err := s.Store.RetireJWTKeys(ctx, due[projectID]); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			s.Log.Info("rotated JWT keys retired", "project_id", projectID, "keys", len(due[projectID]))
+		}
+		return errors.Join(errs...)
+	})
+	return err
+}
+
+// RetireLoop runs RetireRotatedKeys every RetireInterval until ctx ends.
+func (s *Service) RetireLoop(ctx context.Context) {
+	t := time.NewTicker(s.rotation().RetireInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.RetireRotatedKeys(ctx); err != nil && ctx.Err() == nil {
+				s.Log.Error("retiring rotated JWT keys", "error", err.Error())
+			}
+		}
+	}
 }
 
 func (s *Service) activeProject(ctx context.Context, projectID string) (store.Project, error) {
@@ -364,11 +645,14 @@ func (s *Service) activeProject(ctx context.Context, projectID string) (store.Pr
 // ErrNotActive is for operations on a project being created or deleted.
 var ErrNotActive = errors.New("project is not active")
 
-// GatewayConfig is what GET /project/{id}/config answers.
+// GatewayConfig is what GET /project/{id}/config answers and what the
+// gateway caches: the current secret, its key id and the project's version.
 type GatewayConfig struct {
 	ProjectID   string `json:"project_id"`
 	FunctionURL string `json:"function_url"`
 	JWTSecret   string `json:"jwt_secret"`
+	JWTKid      string `json:"jwt_kid"`
+	Version     int64  `json:"version"`
 }
 
 func (s *Service) GatewayConfig(ctx context.Context, projectID string) (*GatewayConfig, error) {
@@ -376,14 +660,19 @@ func (s *Service) GatewayConfig(ctx context.Context, projectID string) (*Gateway
 	if err != nil {
 		return nil, err
 	}
-	secret, err := s.jwtSecret(ctx, projectID)
+	k, err := s.Store.CurrentJWTKey(ctx, projectID)
 	if err != nil {
 		return nil, err
 	}
-	return &GatewayConfig{ProjectID: projectID, FunctionURL: *p.FunctionURL, JWTSecret: secret}, nil
+	secret, err := s.Box.Open(projectID, colJWTSecret, k.Sealed)
+	if err != nil {
+		return nil, err
+	}
+	return &GatewayConfig{ProjectID: projectID, FunctionURL: *p.FunctionURL, JWTSecret: string(secret), JWTKid: k.ID, Version: k.Version}, nil
 }
 
 // PostgrestConfig is what GET /project/{id}/postgrest-config answers.
+// JWTSecret is a JWKS (PostgREST's jwt-secret takes one).
 type PostgrestConfig struct {
 	DBURI           string `json:"db_uri"`
 	DBSchemas       string `json:"db_schemas"`
@@ -404,18 +693,41 @@ func (s *Service) PostgrestConfig(ctx context.Context, projectID string) (*Postg
 	if err != nil {
 		return nil, err
 	}
-	secret, err := s.jwtSecret(ctx, projectID)
+	jwks, err := s.jwks(ctx, projectID)
 	if err != nil {
 		return nil, err
 	}
-	return &PostgrestConfig{DBURI: string(uri), DBSchemas: c.DBSchemas, DBAnonRole: c.DBAnonRole, JWTSecret: secret, DBUseLegacyGucs: c.DBUseLegacyGucs}, nil
+	return &PostgrestConfig{DBURI: string(uri), DBSchemas: c.DBSchemas, DBAnonRole: c.DBAnonRole, JWTSecret: jwks, DBUseLegacyGucs: c.DBUseLegacyGucs}, nil
 }
 
-func (s *Service) jwtSecret(ctx context.Context, projectID string) (string, error) {
-	sealed, err := s.Store.CurrentJWTKey(ctx, projectID)
+type jwk struct {
+	Kty string `json:"kty"`
+	Kid string `json:"kid"`
+	Alg string `json:"alg"`
+	K   string `json:"k"`
+}
+
+// jwks lists the keys PostgREST must accept: current, pending (during a
+// rotation) and rotated ones inside their overlap. k is the secret string's
+// bytes, the HMAC key the gateway signs with.
+func (s *Service) jwks(ctx context.Context, projectID string) (string, error) {
+	keys, err := s.Store.AcceptedJWTKeys(ctx, projectID)
 	if err != nil {
 		return "", err
 	}
-	b, err := s.Box.Open(projectID, colJWTSecret, sealed)
+	if len(keys) == 0 {
+		return "", store.ErrNotFound
+	}
+	set := struct {
+		Keys []jwk `json:"keys"`
+	}{}
+	for _, k := range keys {
+		secret, err := s.Box.Open(projectID, colJWTSecret, k.Sealed)
+		if err != nil {
+			return "", err
+		}
+		set.Keys = append(set.Keys, jwk{Kty: "oct", Kid: k.ID, Alg: "HS256", K: base64.RawURLEncoding.EncodeToString(secret)})
+	}
+	b, err := json.Marshal(set)
 	return string(b), err
 }

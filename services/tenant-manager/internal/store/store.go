@@ -165,25 +165,168 @@ func (s *Store) Workers(ctx context.Context) ([]WorkerRow, error) {
 	})
 }
 
-// InsertJWTKey stores a sealed secret as the project's current one,
-// marking the previous current one rotated.
-func (s *Store) InsertJWTKey(ctx context.Context, projectID string, sealed []byte) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "UPDATE jwt_keys SET status = 'rotated', rotated_at = now() WHERE project_id = $1 AND status = 'current'", projectID); err != nil {
+// JWTKey is one jwt_keys row, its secret still sealed. Version is the
+// project's key counter (set where the row is read with it).
+type JWTKey struct {
+	ID          string
+	Sealed      []byte
+	Status      string
+	Version     int64
+	AcceptUntil *time.Time
+}
+
+// ErrRotationInProgress is returned when a project already has a pending key.
+var ErrRotationInProgress = errors.New("a JWT secret rotation of this project is in progress")
+
+// InsertJWTKey stores a new project's first secret as current.
+func (s *Store) InsertJWTKey(ctx context.Context, projectID string, sealed []byte) (string, error) {
+	var id string
+	err := s.Pool.QueryRow(ctx, "INSERT INTO jwt_keys (project_id, secret, status) VALUES ($1, $2, 'current') RETURNING id", projectID, sealed).Scan(&id)
+	return id, err
+}
+
+// InsertPendingJWTKey stores the next secret of a rotation. The partial
+// unique index allows one pending key per project, so of two concurrent
+// rotations one gets ErrRotationInProgress, whichever task runs it.
+func (s *Store) InsertPendingJWTKey(ctx context.Context, projectID string, sealed []byte) (string, error) {
+	var id string
+	err := s.Pool.QueryRow(ctx, "INSERT INTO jwt_keys (project_id, secret, status) VALUES ($1, $2, 'pending') RETURNING id", projectID, sealed).Scan(&id)
+	if isUnique(err) {
+		return "", ErrRotationInProgress
+	}
+	return id, err
+}
+
+// DeletePendingJWTKey removes a pending key; false if it is not pending
+// (any more).
+func (s *Store) DeletePendingJWTKey(ctx context.Context, id string) (bool, error) {
+	tag, err := s.Pool.Exec(ctx, "DELETE FROM jwt_keys WHERE id = $1 AND status = 'pending'", id)
+	return tag.RowsAffected() == 1, err
+}
+
+// ErrNotPending means the key to promote is no longer pending.
+var ErrNotPending = errors.New("the new JWT key is no longer pending")
+
+// PromoteJWTKey makes the pending key current and the current one rotated
+// (accepted until now + overlap), and counts the project's version up, all
+// in one transaction. It returns the new version.
+func (s *Store) PromoteJWTKey(ctx context.Context, projectID, id string, overlap time.Duration) (version int64, acceptUntil time.Time, err error) {
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		// Lock the project row first so promotions of one project queue up.
+		if err := tx.QueryRow(ctx, "SELECT jwt_version FROM projects WHERE id = $1 FOR UPDATE", projectID).Scan(&version); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return ErrNotFound
+			}
 			return err
 		}
-		_, err := tx.Exec(ctx, "INSERT INTO jwt_keys (project_id, secret, status) VALUES ($1, $2, 'current')", projectID, sealed)
-		return err
+		if err := tx.QueryRow(ctx, `UPDATE jwt_keys SET status = 'rotated', rotated_at = now(), accept_until = now() + make_interval(secs => $2)
+			WHERE project_id = $1 AND status = 'current' RETURNING accept_until`, projectID, overlap.Seconds()).Scan(&acceptUntil); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		tag, err := tx.Exec(ctx, "UPDATE jwt_keys SET status = 'current' WHERE id = $1 AND project_id = $2 AND status = 'pending'", id, projectID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return ErrNotPending
+		}
+		return tx.QueryRow(ctx, "UPDATE projects SET jwt_version = jwt_version + 1, updated_at = now() WHERE id = $1 RETURNING jwt_version", projectID).Scan(&version)
+	})
+	return version, acceptUntil, err
+}
+
+// CurrentJWTKey is the key the gateway signs with, with the project's
+// version, read in one statement so the two match.
+func (s *Store) CurrentJWTKey(ctx context.Context, projectID string) (JWTKey, error) {
+	k := JWTKey{Status: "current"}
+	err := s.Pool.QueryRow(ctx, `SELECT k.id, k.secret, p.jwt_version FROM jwt_keys k JOIN projects p ON p.id = k.project_id
+		WHERE k.project_id = $1 AND k.status = 'current'`, projectID).Scan(&k.ID, &k.Sealed, &k.Version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return k, ErrNotFound
+	}
+	return k, err
+}
+
+// AcceptedJWTKeys are the keys PostgREST must accept now: the current one
+// first, a pending one, then rotated ones still inside their overlap window
+// (newest first).
+func (s *Store) AcceptedJWTKeys(ctx context.Context, projectID string) ([]JWTKey, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, secret, status, accept_until FROM jwt_keys
+		WHERE project_id = $1 AND (status IN ('current', 'pending') OR (status = 'rotated' AND accept_until > now()))
+		ORDER BY CASE status WHEN 'current' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, rotated_at DESC NULLS FIRST, id`, projectID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (JWTKey, error) {
+		var k JWTKey
+		return k, r.Scan(&k.ID, &k.Sealed, &k.Status, &k.AcceptUntil)
 	})
 }
 
-func (s *Store) CurrentJWTKey(ctx context.Context, projectID string) ([]byte, error) {
-	var sealed []byte
-	err := s.Pool.QueryRow(ctx, "SELECT secret FROM jwt_keys WHERE project_id = $1 AND status = 'current'", projectID).Scan(&sealed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrNotFound
+// ExpiredRotatedKeys lists, per project, the rotated keys whose overlap
+// window has ended.
+func (s *Store) ExpiredRotatedKeys(ctx context.Context) (map[string][]string, error) {
+	rows, err := s.Pool.Query(ctx, "SELECT project_id, id FROM jwt_keys WHERE status = 'rotated' AND accept_until <= now() ORDER BY project_id, id")
+	if err != nil {
+		return nil, err
 	}
-	return sealed, err
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var p, id string
+		if err := rows.Scan(&p, &id); err != nil {
+			return nil, err
+		}
+		out[p] = append(out[p], id)
+	}
+	return out, rows.Err()
+}
+
+// RetireJWTKeys marks rotated keys retired.
+func (s *Store) RetireJWTKeys(ctx context.Context, ids []string) error {
+	_, err := s.Pool.Exec(ctx, "UPDATE jwt_keys SET status = 'retired', retired_at = now() WHERE id = ANY($1::uuid[]) AND status = 'rotated'", ids)
+	return err
+}
+
+// DeleteStalePendingKeys removes pending keys older than maxAge: left by a
+// rotation whose process died, they would block every later rotation.
+func (s *Store) DeleteStalePendingKeys(ctx context.Context, maxAge time.Duration) (int64, error) {
+	tag, err := s.Pool.Exec(ctx, "DELETE FROM jwt_keys WHERE status = 'pending' AND created_at < now() - make_interval(secs => $1)", maxAge.Seconds())
+	return tag.RowsAffected(), err
+}
+
+// TryExclusive runs f while holding a session advisory lock named key, so
+// one of several tenant-manager tasks runs it at a time; ran is false when
+// another task holds the lock.
+func (s *Store) TryExclusive(ctx context.Context, key string, f func(ctx context.Context) error) (ran bool, err error) {
+	conn, err := s.Pool.Acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	var got bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext($1))", key).Scan(&got); err != nil {
+		conn.Release()
+		return false, err
+	}
+	if !got {
+		conn.Release()
+		return false, nil
+	}
+	defer func() {
+		unlockCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if _, uerr := conn.Exec(unlockCtx, "SELECT pg_advisory_unlock(hashtext($1))", key); uerr != nil {
+			// A connection that may still hold the lock must not go back
+			// to the pool: closing it ends the session and the lock.
+			_ = conn.Hijack().Close(unlockCtx)
+			return
+		}
+		conn.Release()
+	}()
+	return true, f(ctx)
 }
 
 // PostgrestConfig is one postgrest_config row, db_uri still sealed.

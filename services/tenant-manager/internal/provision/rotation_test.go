@@ -1,0 +1,43 @@
+package provision
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestRotationSettingsFromEnv(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	r, err := RotationSettingsFromEnv(env())
+	require.NoError(t, err)
+	require.Equal(t, 900*time.Second, r.Overlap)
+	require.Equal(t, 60*time.Second, r.RetireInterval)
+	require.Equal(t, 300*time.Second, r.GatewayCacheTTL)
+
+	r, err = RotationSettingsFromEnv(env("JWT_ROTATION_OVERLAP_SECONDS", "630", "JWT_RETIRE_INTERVAL_SECONDS", "5"))
+	require.NoError(t, err)
+	require.Equal(t, 630*time.Second, r.Overlap)
+	require.Equal(t, 5*time.Second, r.RetireInterval)
+
+	for _, tc := range []struct {
+		env  func(string) string
+		want string
+	}{
+		{env("JWT_ROTATION_OVERLAP_SECONDS", "300"), "JWT_ROTATION_OVERLAP_SECONDS: must be a whole number of seconds 630..604800"},
+		{env("JWT_ROTATION_OVERLAP_SECONDS", "soon"), "JWT_ROTATION_OVERLAP_SECONDS"},
+		{env("GATEWAY_CACHE_TTL_SECONDS", "600", "JWT_ROTATION_OVERLAP_SECONDS", "900"), "seconds 930..604800"},
+		{env("GATEWAY_CACHE_TTL_SECONDS", "600"), "JWT_ROTATION_OVERLAP_SECONDS: the default 900 is below 930"},
+		{env("JWT_RETIRE_INTERVAL_SECONDS", "0"), "JWT_RETIRE_INTERVAL_SECONDS: must be a whole number of seconds 1..3600"},
+		{env("GATEWAY_CACHE_TTL_SECONDS", "-1"), "GATEWAY_CACHE_TTL_SECONDS"},
+	} {
+		_, err := RotationSettingsFromEnv(tc.env)
+		require.ErrorContains(t, err, tc.want)
+	}
+}
