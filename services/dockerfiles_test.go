@@ -260,4 +260,38 @@ func TestThinServiceDockerfiles(t *testing.T) {
 		stages := parseDockerfile(t, "studio/Dockerfile")
 		require.Equal(t, "8000", stages[0].env()["PORT"])
 	})
+	// Studio has no login of its own: the authenticating proxy must be what
+	// the container runs and the only thing on 8000, Studio its child.
+	t.Run("studio runs behind its auth proxy", func(t *testing.T) {
+		stages := parseDockerfile(t, "studio/Dockerfile")
+		final := stages[len(stages)-1]
+		const proxy = "/opt/studio-auth-proxy/auth-proxy.mjs"
+		copies := map[string]string{}
+		for _, in := range final.find("copy") {
+			copies[in.args[len(in.args)-1]] = in.args[0]
+		}
+		require.Equal(t, "auth-proxy.mjs", copies[proxy])
+		ignore, err := os.ReadFile("studio/.dockerignore")
+		require.NoError(t, err)
+		require.Contains(t, strings.Fields(string(ignore)), "!auth-proxy.mjs", "the proxy is in the build context")
+
+		entry := final.find("entrypoint")
+		require.Len(t, entry, 1)
+		require.True(t, entry[0].json, "exec-form ENTRYPOINT, so the proxy gets the stop signal")
+		require.Equal(t, []string{"node", proxy}, entry[0].args)
+		cmd := final.find("cmd")
+		require.Len(t, cmd, 1)
+		require.Equal(t, []string{"node", "apps/studio/server.js"}, cmd[0].args, "the upstream image's Studio command")
+
+		env := final.env()
+		require.NotEqual(t, "none", env["STUDIO_AUTH"], "authentication is on unless the stack turns it off")
+		require.NotEmpty(t, env["STUDIO_UPSTREAM_PORT"])
+		require.NotEqual(t, env["PORT"], env["STUDIO_UPSTREAM_PORT"])
+		require.NotContains(t, env, "STUDIO_PASSWORD", "no password baked into the image")
+
+		hc := final.find("healthcheck")
+		require.Len(t, hc, 1)
+		require.Contains(t, strings.Join(hc[0].args, " "), "http://127.0.0.1:8000/_auth-proxy/health",
+			"the health check uses the proxy's open health path (Studio's own paths need credentials)")
+	})
 }
