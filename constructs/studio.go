@@ -31,7 +31,6 @@ type Studio struct {
 func NewStudio(scope constructs.Construct, id string, props *StudioProps) *Studio {
 	env := map[string]*string{
 		"PORT":                      num(PortStudio),
-		"HOSTNAME":                  jsii.String("0.0.0.0"),
 		"STUDIO_PG_META_URL":        Discovery("postgres-meta", PortService),
 		"DEFAULT_ORGANIZATION_NAME": jsii.String("Supabase on AWS"),
 		"DEFAULT_PROJECT_NAME":      jsii.String(props.ProjectName),

@@ -22,7 +22,7 @@ func TestStudio(t *testing.T) {
 
 	t.Run("settings and the authentication mode in the environment", func(t *testing.T) {
 		require.Equal(t, map[string]any{
-			"PORT": "8000", "HOSTNAME": "0.0.0.0", "STUDIO_PG_META_URL": "http://postgres-meta.kong.local:8080",
+			"PORT": "8000", "STUDIO_PG_META_URL": "http://postgres-meta.kong.local:8080",
 			"DEFAULT_ORGANIZATION_NAME": "Supabase on AWS", "DEFAULT_PROJECT_NAME": "Acme",
 			"STUDIO_AUTH": "basic", "STUDIO_USERNAME": "supabase",
 		}, envOf(studio))

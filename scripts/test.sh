@@ -46,7 +46,7 @@ scripted() {
 	(cd services/kong && busted --lua=luajit spec)
 	if [ -d services/studio ] && compgen -G 'services/studio/*.test.mjs' >/dev/null; then
 		echo "== services/studio: node --test"
-		node --test services/studio/
+		(cd services/studio && node --test)
 	fi
 }
 
