@@ -181,7 +181,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 	loopDone := make(chan struct{})
 	go func() {
 		defer close(loopDone)
-		a.Service.RetireLoop(loopCtx)
+		a.Service.RetireLoop(loopCtx, rotation.RetireInterval)
 	}()
 	a.closers = append(a.closers, func() { stopLoop(); <-loopDone })
 	a.Server = &api.Server{

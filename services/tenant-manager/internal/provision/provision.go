@@ -581,9 +581,13 @@ func (s *Service) writeThrough(ctx context.Context, projectID string, ttl time.D
 // also removes pending keys left by a rotation whose process died. One
 // tenant-manager task runs it at a time (the others skip).
 func (s *Service) RetireRotatedKeys(ctx context.Context) error {
-	r := s.rotation()
+	// Only Timeout is read: the loop runs beside requests and tests.
+	timeout := s.Rotation.Timeout
+	if timeout <= 0 {
+		timeout = defaultRotateTimeout
+	}
 	_, err := s.Store.TryExclusive(ctx, "supabase:jwt-retire", func(ctx context.Context) error {
-		if n, err := s.Store.DeleteStalePendingKeys(ctx, 3*r.Timeout); err != nil {
+		if n, err := s.Store.DeleteStalePendingKeys(ctx, 3*timeout); err != nil {
 			return err
 		} else if n > 0 {
 			s.Log.Warn("removed pending JWT keys of rotations that never finished", "keys", n)
@@ -615,9 +619,12 @@ func (s *Service) RetireRotatedKeys(ctx context.Context) error {
 	return err
 }
 
-// RetireLoop runs RetireRotatedKeys every RetireInterval until ctx ends.
-func (s *Service) RetireLoop(ctx context.Context) {
-	t := time.NewTicker(s.rotation().RetireInterval)
+// RetireLoop runs RetireRotatedKeys every interval until ctx ends.
+func (s *Service) RetireLoop(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = defaultRetire
+	}
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
