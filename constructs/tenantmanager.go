@@ -56,6 +56,9 @@ type TenantManagerProps struct {
 	Workers       []WorkerEndpoint
 	Redis         RedisEndpoint
 	Functions     TenantFunctionSettings
+	// JwtTTLSeconds and GatewayCacheTTLSeconds are the gateway's: the JWT
+	// rotation overlap is derived from them.
+	JwtTTLSeconds, GatewayCacheTTLSeconds int
 	// GatewayRole is the role whose sessions may read /config.
 	GatewayRole               awsiam.IRole
 	AdminToken, EncryptionKey awssecretsmanager.ISecret
@@ -138,6 +141,8 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 			"LISTEN_ADDR":                      str(fmt.Sprintf(":%d", PortService)),
 			"INTERNAL_LISTEN_ADDR":             str(fmt.Sprintf(":%d", PortConfig)),
 			"GATEWAY_ROLE_ARN":                 props.GatewayRole.RoleArn(),
+			"GATEWAY_CACHE_TTL_SECONDS":        num(props.GatewayCacheTTLSeconds),
+			"JWT_ROTATION_OVERLAP_SECONDS":     num(RotationOverlapSeconds(props.JwtTTLSeconds, props.GatewayCacheTTLSeconds)),
 			"STS_ENDPOINT":                     STSEndpoint(),
 			"AWS_REGION":                       awscdk.Aws_REGION(),
 		},
@@ -150,4 +155,18 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 	})
 	props.PlatformLogin.GrantRead(role, nil)
 	return &TenantManager{ContainerService: svc}
+}
+
+// gatewayMemoryCacheSeconds and gatewayStaleSeconds are the Kong plugin's
+// per-worker cache lifetime and how long it serves that copy while Redis
+// is down (its defaults).
+const gatewayMemoryCacheSeconds, gatewayStaleSeconds = 30, 300
+
+// RotationOverlapSeconds is how long PostgREST must keep accepting a
+// replaced JWT secret: the gateway may still mint with it until its Redis
+// copy expires (a failed write-through leaves it there), its worker cache
+// expires, and a Redis outage right after ends its stale window; a token
+// minted then lives jwtTTL more. A minute of margin on top.
+func RotationOverlapSeconds(jwtTTL, cacheTTL int) int {
+	return cacheTTL + gatewayMemoryCacheSeconds + gatewayStaleSeconds + jwtTTL + 60
 }

@@ -162,6 +162,7 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 			SubnetIDs:     awscdk.Fn_Join(jsii.String(","), network.Vpc.SelectSubnets(platform.PrivateSubnets()).SubnetIds),
 			SecurityGroup: sgs.Lambda, MemoryMiB: cfg.TenantLambda.MemoryMiB, TimeoutSeconds: cfg.TenantLambda.TimeoutSeconds,
 		},
+		JwtTTLSeconds: cfg.Gateway.JwtTTLSeconds, GatewayCacheTTLSeconds: cfg.Gateway.CacheTTLSeconds,
 		GatewayRole: iam.KongTaskRole, AdminToken: secrets.AdminToken, EncryptionKey: secrets.EncryptionKey,
 	})
 	postgresMeta := platform.NewPostgresMeta(compute.Construct, "PostgresMeta", &platform.PostgresMetaProps{

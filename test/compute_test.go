@@ -198,6 +198,12 @@ func TestTenantLambdaWiring(t *testing.T) {
 	require.Contains(t, env["WORKERS"], `secretArn`)
 	require.NotContains(t, env["WORKERS"], "password")
 	require.Contains(t, env["PLATFORM_DATABASE_SECRET_ARN"], "TenantManagerSecretAttachment", "the platform login is read (and re-read) at run time")
+
+	// A replaced JWT secret stays accepted while any gateway may still mint
+	// with it: Redis TTL + worker cache (30 s) + stale window (300 s) + JWT.
+	def := envOf(containers(synth(t, defaultConfig))["tenant-manager"])
+	require.Equal(t, "300", def["GATEWAY_CACHE_TTL_SECONDS"])
+	require.Equal(t, "990", def["JWT_ROTATION_OVERLAP_SECONDS"], "300 + 30 + 300 + 300 + 60 s of margin")
 }
 
 // statements returns every IAM policy statement of the template.

@@ -370,13 +370,13 @@ type RotationSettings struct {
 const (
 	jwtLifetime          = 300 * time.Second
 	gatewayMemoryCache   = 30 * time.Second
-	defaultOverlap       = 900 * time.Second
+	defaultOverlap       = 1000 * time.Second
 	defaultRetire        = 60 * time.Second
 	defaultGatewayTTL    = 300 * time.Second
 	defaultRotateTimeout = 5 * time.Minute
 )
 
-// RotationSettingsFromEnv reads JWT_ROTATION_OVERLAP_SECONDS (default 900),
+// RotationSettingsFromEnv reads JWT_ROTATION_OVERLAP_SECONDS (default 1000),
 // JWT_RETIRE_INTERVAL_SECONDS (default 60) and GATEWAY_CACHE_TTL_SECONDS
 // (default 300). The overlap must cover a JWT's lifetime plus the time the
 // gateway's caches may still hold the previous secret.
@@ -405,7 +405,7 @@ func RotationSettingsFromEnv(getenv func(string) string) (RotationSettings, erro
 		return r, fmt.Errorf("%w (at least the JWT lifetime 300 s + GATEWAY_CACHE_TTL_SECONDS + 30 s)", err)
 	}
 	if r.Overlap < time.Duration(minOverlap)*time.Second {
-		return r, fmt.Errorf("JWT_ROTATION_OVERLAP_SECONDS: the default 900 is below %d (the JWT lifetime 300 s + GATEWAY_CACHE_TTL_SECONDS + 30 s): set it", minOverlap)
+		return r, fmt.Errorf("JWT_ROTATION_OVERLAP_SECONDS: the default 1000 is below %d (the JWT lifetime 300 s + GATEWAY_CACHE_TTL_SECONDS + 30 s): set it", minOverlap)
 	}
 	return r, nil
 }

@@ -17,7 +17,7 @@ func TestRotationSettingsFromEnv(t *testing.T) {
 	}
 	r, err := RotationSettingsFromEnv(env())
 	require.NoError(t, err)
-	require.Equal(t, 900*time.Second, r.Overlap)
+	require.Equal(t, 1000*time.Second, r.Overlap)
 	require.Equal(t, 60*time.Second, r.RetireInterval)
 	require.Equal(t, 300*time.Second, r.GatewayCacheTTL)
 
@@ -33,7 +33,7 @@ func TestRotationSettingsFromEnv(t *testing.T) {
 		{env("JWT_ROTATION_OVERLAP_SECONDS", "300"), "JWT_ROTATION_OVERLAP_SECONDS: must be a whole number of seconds 630..604800"},
 		{env("JWT_ROTATION_OVERLAP_SECONDS", "soon"), "JWT_ROTATION_OVERLAP_SECONDS"},
 		{env("GATEWAY_CACHE_TTL_SECONDS", "600", "JWT_ROTATION_OVERLAP_SECONDS", "900"), "seconds 930..604800"},
-		{env("GATEWAY_CACHE_TTL_SECONDS", "600"), "JWT_ROTATION_OVERLAP_SECONDS: the default 900 is below 930"},
+		{env("GATEWAY_CACHE_TTL_SECONDS", "900"), "JWT_ROTATION_OVERLAP_SECONDS: the default 1000 is below 1230"},
 		{env("JWT_RETIRE_INTERVAL_SECONDS", "0"), "JWT_RETIRE_INTERVAL_SECONDS: must be a whole number of seconds 1..3600"},
 		{env("GATEWAY_CACHE_TTL_SECONDS", "-1"), "GATEWAY_CACHE_TTL_SECONDS"},
 	} {
