@@ -1,6 +1,6 @@
-// Package api is the tenant-manager's HTTP API (SPEC §6.1): management
-// endpoints behind the admin token, and the two configuration endpoints
-// behind the caller's AWS identity (§6.6).
+// Package api is the tenant-manager's HTTP API: management endpoints
+// behind the admin token, and the two configuration endpoints behind the
+// caller's AWS identity.
 package api
 
 import (
@@ -20,7 +20,6 @@ import (
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/apikey"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/callerid"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/provision"
-	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/store"
 )
 
 // Verifier proves a caller's AWS identity.
@@ -55,7 +54,8 @@ var (
 	}
 )
 
-// ValidateID checks a project id (SPEC §6.1 step 1) and says what is wrong.
+// ValidateID checks a project id, before anything else is done with it,
+// and says what is wrong.
 func ValidateID(id string) error {
 	switch {
 	case len(id) < 3 || len(id) > 40:
@@ -77,33 +77,33 @@ func ValidateID(id string) error {
 // keep them away from the public.
 func (s *Server) PublicHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", s.health)
-	mux.HandleFunc("POST /project/create-pgrest-lambda", s.admin(s.create))
-	mux.HandleFunc("GET /projects", s.admin(s.listProjects))
-	mux.HandleFunc("GET /project/{id}", s.admin(s.withID(s.getProject)))
-	mux.HandleFunc("DELETE /project/{id}", s.admin(s.withID(s.deleteProject)))
-	mux.HandleFunc("GET /project/{id}/api-keys", s.admin(s.withID(s.listKeys)))
-	mux.HandleFunc("POST /project/{id}/api-keys", s.admin(s.withID(s.createKey)))
-	mux.HandleFunc("DELETE /project/{id}/api-keys/{keyId}", s.admin(s.withID(s.deleteKey)))
-	mux.HandleFunc("POST /project/{id}/jwt-secret/rotate", s.admin(s.withID(s.rotate)))
-	mux.HandleFunc("/project/{id}/config", notFound)
-	mux.HandleFunc("/project/{id}/postgrest-config", notFound)
-	return s.recoverer(rejectEscapedPaths(mux))
+	mux.HandleFunc("GET /health", s.handle(s.health))
+	mux.HandleFunc("POST /project/create-pgrest-lambda", s.handle(s.admin(s.create)))
+	mux.HandleFunc("GET /projects", s.handle(s.admin(s.listProjects)))
+	mux.HandleFunc("GET /project/{id}", s.handle(s.admin(withID(s.getProject))))
+	mux.HandleFunc("DELETE /project/{id}", s.handle(s.admin(withID(s.deleteProject))))
+	mux.HandleFunc("GET /project/{id}/api-keys", s.handle(s.admin(withID(s.listKeys))))
+	mux.HandleFunc("POST /project/{id}/api-keys", s.handle(s.admin(withID(s.createKey))))
+	mux.HandleFunc("DELETE /project/{id}/api-keys/{keyId}", s.handle(s.admin(withID(s.deleteKey))))
+	mux.HandleFunc("POST /project/{id}/jwt-secret/rotate", s.handle(s.admin(withID(s.rotate))))
+	mux.HandleFunc("/project/{id}/config", s.handle(noRoute))
+	mux.HandleFunc("/project/{id}/postgrest-config", s.handle(noRoute))
+	return s.recoverer(s.rejectEscapedPaths(mux))
 }
 
 // InternalHandler serves /health and the two configuration endpoints (read
 // with the caller's AWS identity) on the internal listener, and nothing else.
 func (s *Server) InternalHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", s.health)
-	mux.HandleFunc("GET /project/{id}/config", s.withID(s.gatewayConfig))
-	mux.HandleFunc("GET /project/{id}/postgrest-config", s.withID(s.postgrestConfig))
-	mux.HandleFunc("/", notFound)
-	return s.recoverer(rejectEscapedPaths(mux))
+	mux.HandleFunc("GET /health", s.handle(s.health))
+	mux.HandleFunc("GET /project/{id}/config", s.handle(withID(s.gatewayConfig)))
+	mux.HandleFunc("GET /project/{id}/postgrest-config", s.handle(withID(s.postgrestConfig)))
+	mux.HandleFunc("/", s.handle(noRoute))
+	return s.recoverer(s.rejectEscapedPaths(mux))
 }
 
-func notFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, http.StatusNotFound, "not_found", "no such endpoint on this listener")
+func noRoute(w http.ResponseWriter, r *http.Request) error {
+	return notFound("not_found", "no such endpoint on this listener")
 }
 
 // rejectEscapedPaths refuses any percent-encoded request path. The mux
@@ -111,32 +111,15 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 // /config handler while path rules in front of the service (which match
 // the raw path) let it through. Project ids, key ids and every route here
 // are plain ASCII, so no legitimate request needs an escape.
-func rejectEscapedPaths(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) rejectEscapedPaths(next http.Handler) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		raw, _, _ := strings.Cut(r.RequestURI, "?")
 		if strings.Contains(raw, "%") || r.URL.RawPath != "" || strings.Contains(r.URL.Path, "%") {
-			writeError(w, http.StatusBadRequest, "invalid_path", "the request path must not contain percent-encoding (%XX): project ids, key ids and paths never need it")
-			return
+			return badRequest("invalid_path", "the request path must not contain percent-encoding (%XX): project ids, key ids and paths never need it")
 		}
 		next.ServeHTTP(w, r)
+		return nil
 	})
-}
-
-type apiError struct {
-	Error string `json:"error"`
-	Code  string `json:"code"`
-	Step  string `json:"step,omitempty"`
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, apiError{Error: msg, Code: code})
 }
 
 // recoverer turns a panic into a 500 without its details.
@@ -145,105 +128,80 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 		defer func() {
 			if v := recover(); v != nil {
 				s.Log.Error("panic", "path", r.URL.Path, "panic", fmt.Sprint(v))
-				writeError(w, http.StatusInternalServerError, "internal", "internal error")
+				writeError(w, errInternal)
 			}
 		}()
 		next.ServeHTTP(w, r)
 	})
 }
 
-func (s *Server) admin(next http.HandlerFunc) http.HandlerFunc {
+// admin lets only requests with the admin token through.
+func (s *Server) admin(next handlerFunc) handlerFunc {
 	want := sha256.Sum256([]byte(s.AdminToken))
-	return func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		got := sha256.Sum256([]byte(token))
 		if !ok || token == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tenant-manager"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized", "missing or invalid admin token: send Authorization: Bearer <admin token>")
-			return
+			return unauthorized("unauthorized", "missing or invalid admin token: send Authorization: Bearer <admin token>")
 		}
-		next(w, r)
+		return next(w, r)
 	}
 }
 
-func (s *Server) withID(next func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+// withID validates the path's project id before the handler sees it.
+func withID(next func(http.ResponseWriter, *http.Request, string) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		id := r.PathValue("id")
 		if err := ValidateID(id); err != nil {
-			writeError(w, http.StatusBadRequest, "invalid_project_id", err.Error())
-			return
+			return badRequest("invalid_project_id", err.Error())
 		}
-		next(w, r, id)
+		return next(w, r, id)
 	}
 }
 
 // decode reads one JSON object into v, rejecting unknown fields.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send a JSON body with Content-Type: application/json")
-		return false
+		return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Msg: "send a JSON body with Content-Type: application/json"}
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		msg := "request body must be a JSON object: " + err.Error()
 		if errors.Is(err, io.EOF) {
-			msg = "request body is empty: send a JSON object"
+			return badRequest("invalid_body", "request body is empty: send a JSON object")
 		}
-		writeError(w, http.StatusBadRequest, "invalid_body", msg)
-		return false
+		return badRequest("invalid_body", "request body must be a JSON object: "+err.Error())
 	}
 	if dec.More() {
-		writeError(w, http.StatusBadRequest, "invalid_body", "request body must hold exactly one JSON object")
-		return false
+		return badRequest("invalid_body", "request body must hold exactly one JSON object")
 	}
-	return true
+	return nil
 }
 
-// fail maps service errors to statuses; internals are logged, not sent.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var step *provision.StepError
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not_found", "project or key not found")
-	case errors.Is(err, store.ErrDuplicate):
-		writeError(w, http.StatusConflict, "conflict", "a project with this id exists already")
-	case errors.Is(err, provision.ErrNotActive):
-		writeError(w, http.StatusConflict, "not_active", err.Error())
-	case errors.Is(err, provision.ErrRotationInProgress):
-		writeError(w, http.StatusConflict, "rotation_in_progress", "a JWT secret rotation of this project is in progress; retry when it has finished")
-	case errors.Is(err, store.ErrNoWorker):
-		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "no worker instance has room for another tenant: add a worker to database.workers", Code: "no_capacity", Step: "pick_worker"})
-	case errors.As(err, &step):
-		s.Log.Error("request failed", "path", r.URL.Path, "step", step.Step, "error", err.Error())
-		writeJSON(w, http.StatusBadGateway, apiError{Error: fmt.Sprintf("step %s failed; everything done before it was undone, so the request can be retried", step.Step), Code: "step_failed", Step: step.Step})
-	default:
-		s.Log.Error("request failed", "path", r.URL.Path, "error", err.Error())
-		writeError(w, http.StatusInternalServerError, "internal", "internal error")
-	}
-}
-
-func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+// health answers in its own shape, not as an error: load balancers and the
+// image's health check read "status".
+func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	if s.Ready != nil {
 		if err := s.Ready(r.Context()); err != nil {
 			s.Log.Warn("not ready", "error", err.Error())
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
-			return
+			return nil
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
 }
 
-func (s *Server) create(w http.ResponseWriter, r *http.Request) {
+func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		ProjectID string `json:"projectId"`
 	}
-	if !decode(w, r, &body) {
-		return
+	if err := decode(w, r, &body); err != nil {
+		return err
 	}
 	if err := ValidateID(body.ProjectID); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_project_id", err.Error())
-		return
+		return badRequest("invalid_project_id", err.Error())
 	}
 	ctx := r.Context()
 	if s.ProvisionTimeout > 0 {
@@ -253,78 +211,76 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	created, err := s.Service.Create(ctx, body.ProjectID)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, created)
+	return nil
 }
 
-func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	ps, err := s.Service.Store.ListProjects(r.Context())
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"projects": ps})
+	return nil
 }
 
-func (s *Server) getProject(w http.ResponseWriter, r *http.Request, id string) {
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request, id string) error {
 	p, err := s.Service.Store.GetProject(r.Context(), id)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, p)
+	return nil
 }
 
-func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, id string) {
+func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, id string) error {
 	if err := s.Service.Delete(r.Context(), id); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, id string) {
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, id string) error {
+	// An unknown project is a 404, not an empty list.
 	if _, err := s.Service.Store.GetProject(r.Context(), id); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	keys, err := s.Service.Store.ListAPIKeys(r.Context(), id)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"api_keys": keys})
+	return nil
 }
 
-func (s *Server) createKey(w http.ResponseWriter, r *http.Request, id string) {
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request, id string) error {
 	var body struct {
 		Name string `json:"name"`
 		Type string `json:"type"`
 	}
-	if !decode(w, r, &body) {
-		return
+	if err := decode(w, r, &body); err != nil {
+		return err
 	}
 	if body.Type != apikey.Publishable && body.Type != apikey.Secret {
-		writeError(w, http.StatusBadRequest, "invalid_key_type", `"type" must be "publishable" or "secret"`)
-		return
+		return badRequest("invalid_key_type", `"type" must be "publishable" or "secret"`)
 	}
 	if body.Name == "" || len(body.Name) > 100 {
-		writeError(w, http.StatusBadRequest, "invalid_key_name", `"name" must be 1 to 100 characters`)
-		return
+		return badRequest("invalid_key_name", `"name" must be 1 to 100 characters`)
 	}
 	k, err := s.Service.AddKey(r.Context(), id, body.Name, body.Type)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, k)
+	return nil
 }
 
 // deleteKey takes a key id, or the full key itself (checked offline by its
 // checksum before any lookup).
-func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request, id string) {
+func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request, id string) error {
 	ref := r.PathValue("keyId")
 	var keyID, hash string
 	switch {
@@ -332,98 +288,85 @@ func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request, id string) {
 		keyID = ref
 	case strings.HasPrefix(ref, "sb_"):
 		if _, err := apikey.Check(id, ref); err != nil {
-			writeError(w, http.StatusBadRequest, "invalid_api_key", err.Error())
-			return
+			return badRequest("invalid_api_key", err.Error())
 		}
 		hash = apikey.Hash(ref)
 	default:
-		writeError(w, http.StatusBadRequest, "invalid_key_id", "the key is named by its id (a UUID) or by the full key")
-		return
+		return badRequest("invalid_key_id", "the key is named by its id (a UUID) or by the full key")
 	}
 	k, err := s.Service.Store.FindAPIKey(r.Context(), id, keyID, hash)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if err := s.Service.RevokeKey(r.Context(), k); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) rotate(w http.ResponseWriter, r *http.Request, id string) {
+func (s *Server) rotate(w http.ResponseWriter, r *http.Request, id string) error {
 	res, err := s.Service.RotateJWTSecret(r.Context(), id)
-	var rerr *provision.RotationError
-	if errors.As(err, &rerr) {
-		// The message states what the database holds now, rolled back or not.
-		s.Log.Error("request failed", "path", r.URL.Path, "step", rerr.Step, "rolled_back", rerr.RolledBack, "error", err.Error())
-		writeJSON(w, http.StatusBadGateway, apiError{Error: rerr.Message(), Code: "rotation_failed", Step: rerr.Step})
-		return
-	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, res)
+	return nil
 }
 
-// caller verifies the §6.6 identity; it writes 401/503 and returns false
-// when there is none.
-func (s *Server) caller(w http.ResponseWriter, r *http.Request) (callerid.Role, bool) {
+// caller proves the caller's AWS identity from its signed STS request and
+// returns the assumed role it holds.
+func (s *Server) caller(r *http.Request) (callerid.Role, error) {
 	arn, err := s.Verifier.Verify(r.Context(), r.Header.Get(callerid.Header))
 	if err != nil {
 		if errors.Is(err, callerid.ErrUnverifiable) {
 			s.Log.Warn("unverifiable caller", "path", r.URL.Path, "reason", err.Error())
-			writeError(w, http.StatusUnauthorized, "unauthenticated", err.Error())
-		} else {
-			s.Log.Error("caller verification failed", "path", r.URL.Path, "error", err.Error())
-			writeError(w, http.StatusServiceUnavailable, "unavailable", "caller identity could not be checked now; retry")
+			return callerid.Role{}, unauthorized("unauthenticated", err.Error())
 		}
-		return callerid.Role{}, false
+		// STS itself failed: the caller may well be legitimate, so it is
+		// told to retry rather than refused.
+		s.Log.Error("caller verification failed", "path", r.URL.Path, "error", err.Error())
+		return callerid.Role{}, unavailable("unavailable", "caller identity could not be checked now; retry")
 	}
 	role, ok := callerid.AssumedRole(arn)
 	if !ok {
 		s.Log.Warn("caller is not an assumed role", "path", r.URL.Path, "arn", arn)
-		writeError(w, http.StatusForbidden, "forbidden", "this caller may not read project configuration")
-		return role, false
+		return role, forbidden("this caller may not read project configuration")
 	}
-	return role, true
+	return role, nil
 }
 
-func (s *Server) gatewayConfig(w http.ResponseWriter, r *http.Request, id string) {
-	role, ok := s.caller(w, r)
-	if !ok {
-		return
+func (s *Server) gatewayConfig(w http.ResponseWriter, r *http.Request, id string) error {
+	role, err := s.caller(r)
+	if err != nil {
+		return err
 	}
 	if role.Account != s.GatewayRole.Account || role.Name != s.GatewayRole.Name {
 		s.Log.Warn("forbidden config read", "project_id", id, "role", role.Name, "session", role.Session)
-		writeError(w, http.StatusForbidden, "forbidden", "only the gateway may read /config")
-		return
+		return forbidden("only the gateway may read /config")
 	}
 	c, err := s.Service.GatewayConfig(r.Context(), id)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, c)
+	return nil
 }
 
-func (s *Server) postgrestConfig(w http.ResponseWriter, r *http.Request, id string) {
-	role, ok := s.caller(w, r)
-	if !ok {
-		return
+func (s *Server) postgrestConfig(w http.ResponseWriter, r *http.Request, id string) error {
+	role, err := s.caller(r)
+	if err != nil {
+		return err
 	}
 	// Lambda's session name is the function name: postgrest-<id>.
 	if role.Account != s.TenantRole.Account || role.Name != s.TenantRole.Name || role.Session != "postgrest-"+id {
 		s.Log.Warn("forbidden postgrest-config read", "project_id", id, "role", role.Name, "session", role.Session)
-		writeError(w, http.StatusForbidden, "forbidden", "only the project's own PostgREST function may read its postgrest-config")
-		return
+		return forbidden("only the project's own PostgREST function may read its postgrest-config")
 	}
 	c, err := s.Service.PostgrestConfig(r.Context(), id)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, c)
+	return nil
 }
