@@ -16,6 +16,7 @@ require (
 	github.com/pressly/goose/v3 v3.29.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1
+	github.com/supabase-on-aws/supabase-on-aws/services/callerid v0.0.0
 )
 
 require (
@@ -42,3 +43,5 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 )
+
+replace github.com/supabase-on-aws/supabase-on-aws/services/callerid => ../callerid

@@ -1,237 +1,32 @@
-// Package callerid verifies the X-Caller-Identity header: a caller's signed
-// STS GetCallerIdentity request, replayed here to the fixed STS endpoint.
-// STS checks the signature and answers with the caller's ARN.
+// Package callerid is the tenant-manager's view of the caller-identity
+// protocol: it verifies the X-Caller-Identity header with the shared
+// services/callerid module (the same code the callers sign with) and
+// re-exports the names the API and app packages use.
 package callerid
 
-import (
-	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
-	"encoding/xml"
-	"errors"
-	"fmt"
-	"io"
-	"net/http"
-	"regexp"
-	"strings"
-	"sync"
-	"time"
-)
+import shared "github.com/supabase-on-aws/supabase-on-aws/services/callerid"
 
 const (
-	Header         = "X-Caller-Identity"
-	AudienceHeader = "X-Tenant-Manager-Audience"
-	Audience       = "tenant-manager"
-	// ExpirationHeader, when signed, is the expiry of the credentials the
-	// caller signed with (RFC 3339): the signature is worth nothing after
-	// it, so neither is a cached verification.
-	ExpirationHeader = "X-Tenant-Manager-Credential-Expiration"
-	body             = "Action=GetCallerIdentity&Version=2011-06-15"
-	contentType      = "application/x-www-form-urlencoded; charset=utf-8"
-	maxSkew          = 5 * time.Minute
-	cacheFor         = 5 * time.Minute
-	defaultTimeout   = 10 * time.Second
-	maxCached        = 10000
+	Header           = shared.Header
+	AudienceHeader   = shared.AudienceHeader
+	Audience         = shared.Audience
+	ExpirationHeader = shared.ExpirationHeader
 )
 
 // ErrUnverifiable is returned (wrapped with the reason) for anything that
 // does not prove an identity: the API answers 401.
-var ErrUnverifiable = errors.New("caller identity cannot be verified")
+var ErrUnverifiable = shared.ErrUnverifiable
 
-// Verifier checks identities against one STS endpoint.
-type Verifier struct {
-	STSEndpoint string
-	// HTTP calls STS; nil means a client with a 10 s timeout. Give it a
-	// timeout: a silent STS must not hold config requests open.
-	HTTP *http.Client
-	Now  func() time.Time
-
-	mu    sync.Mutex
-	cache map[[32]byte]cached
-}
-
-type cached struct {
-	arn     string
-	expires time.Time
-}
-
-var (
-	signedHeadersRe = regexp.MustCompile(`SignedHeaders=([a-z0-9;-]+)`)
-	defaultClient   = &http.Client{Timeout: defaultTimeout}
-)
-
-func fail(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrUnverifiable, fmt.Sprintf(format, args...))
-}
-
-// claim is what a header says before STS has checked it.
-type claim struct {
-	headers map[string]string // canonical names
-	signed  map[string]bool   // lower-case names
-	// validUntil is when the header stops being acceptable: X-Amz-Date +
-	// 5 minutes, or the signed credential expiration when that is earlier.
-	validUntil time.Time
-}
-
-// parse checks everything that needs no STS call, so that a stale or
-// expired header is refused before the cache is consulted.
-func parse(header string, now time.Time) (*claim, error) {
-	if header == "" {
-		return nil, fail("no %s header", Header)
-	}
-	raw, err := base64.StdEncoding.DecodeString(header)
-	if err != nil {
-		return nil, fail("%s is not base64", Header)
-	}
-	var p struct {
-		Headers map[string]string `json:"headers"`
-	}
-	if err := json.Unmarshal(raw, &p); err != nil || p.Headers == nil {
-		return nil, fail(`%s is not {"headers": {...}}`, Header)
-	}
-	c := &claim{headers: map[string]string{}, signed: map[string]bool{}}
-	for k, val := range p.Headers {
-		c.headers[http.CanonicalHeaderKey(k)] = val
-	}
-	auth := c.headers["Authorization"]
-	if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 ") {
-		return nil, fail("no SigV4 Authorization header")
-	}
-	if c.headers[AudienceHeader] != Audience {
-		return nil, fail("the audience header must be %q", Audience)
-	}
-	m := signedHeadersRe.FindStringSubmatch(auth)
-	if m == nil {
-		return nil, fail("no SignedHeaders in the Authorization header")
-	}
-	for _, s := range strings.Split(m[1], ";") {
-		c.signed[s] = true
-	}
-	if !c.signed["x-tenant-manager-audience"] || !c.signed["host"] || !c.signed["x-amz-date"] {
-		return nil, fail("host, x-amz-date and x-tenant-manager-audience must be signed")
-	}
-	date, err := time.Parse("20060102T150405Z", c.headers["X-Amz-Date"])
-	if err != nil {
-		return nil, fail("X-Amz-Date is not a SigV4 date")
-	}
-	if d := now.Sub(date); d > maxSkew || d < -maxSkew {
-		return nil, fail("X-Amz-Date is more than 5 minutes away from now")
-	}
-	c.validUntil = date.Add(maxSkew)
-	// An unsigned expiration could be anything, so only a signed one counts.
-	if c.signed[strings.ToLower(ExpirationHeader)] {
-		exp, err := time.Parse(time.RFC3339, c.headers[ExpirationHeader])
-		if err != nil {
-			return nil, fail("%s is signed but not an RFC 3339 time", ExpirationHeader)
-		}
-		if !now.Before(exp) {
-			return nil, fail("the credentials that signed %s expired at %s", Header, exp.UTC().Format(time.RFC3339))
-		}
-		if exp.Before(c.validUntil) {
-			c.validUntil = exp
-		}
-	}
-	return c, nil
-}
-
-// Verify returns the caller's ARN (e.g.
-// arn:aws:sts::123456789012:assumed-role/role-name/session).
-func (v *Verifier) Verify(ctx context.Context, header string) (string, error) {
-	now := time.Now
-	if v.Now != nil {
-		now = v.Now
-	}
-	c, err := parse(header, now())
-	if err != nil {
-		return "", err
-	}
-	key := sha256.Sum256([]byte(header))
-	v.mu.Lock()
-	if e, ok := v.cache[key]; ok && now().Before(e.expires) {
-		v.mu.Unlock()
-		return e.arn, nil
-	}
-	v.mu.Unlock()
-
-	// The request is rebuilt here: fixed endpoint, fixed body; only the
-	// signature headers come from the caller.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.STSEndpoint, strings.NewReader(body))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Accept", "application/xml")
-	forward := []string{"Authorization", "X-Amz-Date", "X-Amz-Security-Token", AudienceHeader}
-	if c.signed[strings.ToLower(ExpirationHeader)] {
-		forward = append(forward, ExpirationHeader)
-	}
-	for _, k := range forward {
-		if val := c.headers[k]; val != "" {
-			req.Header.Set(k, val)
-		}
-	}
-	client := v.HTTP
-	if client == nil {
-		client = defaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("calling STS: %w", err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusOK {
-		if resp.StatusCode >= 500 {
-			return "", fmt.Errorf("STS answered %d", resp.StatusCode)
-		}
-		return "", fail("STS refused the signature (HTTP %d)", resp.StatusCode)
-	}
-	var out struct {
-		Arn string `xml:"GetCallerIdentityResult>Arn"`
-	}
-	if err := xml.Unmarshal(data, &out); err != nil || out.Arn == "" {
-		return "", fmt.Errorf("STS answer has no ARN")
-	}
-	// A verification is reused for at most 5 minutes, and never past the
-	// header's own validity, so a captured header cannot outlive the
-	// window it was signed for.
-	expires := now().Add(cacheFor)
-	if c.validUntil.Before(expires) {
-		expires = c.validUntil
-	}
-	v.mu.Lock()
-	if v.cache == nil || len(v.cache) >= maxCached {
-		v.cache = map[[32]byte]cached{}
-	}
-	v.cache[key] = cached{arn: out.Arn, expires: expires}
-	v.mu.Unlock()
-	return out.Arn, nil
-}
+// Verifier checks identities against one STS endpoint; see the module for
+// what it checks and how long it caches.
+type Verifier = shared.Verifier
 
 // Role is what an ARN says: account, role name and session name.
-type Role struct {
-	Account, Name, Session string
-}
-
-var assumedRe = regexp.MustCompile(`^arn:aws[a-z-]*:sts::(\d{12}):assumed-role/([^/]+)/(.+)$`)
-var roleRe = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role/(?:.*/)?([^/]+)$`)
+type Role = shared.Role
 
 // AssumedRole parses an STS assumed-role ARN.
-func AssumedRole(arn string) (Role, bool) {
-	m := assumedRe.FindStringSubmatch(arn)
-	if m == nil {
-		return Role{}, false
-	}
-	return Role{Account: m[1], Name: m[2], Session: m[3]}, true
-}
+func AssumedRole(arn string) (Role, bool) { return shared.AssumedRole(arn) }
 
 // IAMRole parses an IAM role ARN (the configured GATEWAY_ROLE_ARN and
 // TENANT_LAMBDA_ROLE_ARN) into account and name.
-func IAMRole(arn string) (Role, bool) {
-	m := roleRe.FindStringSubmatch(arn)
-	if m == nil {
-		return Role{}, false
-	}
-	return Role{Account: m[1], Name: m[2]}, true
-}
+func IAMRole(arn string) (Role, bool) { return shared.IAMRole(arn) }
