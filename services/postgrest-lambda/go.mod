@@ -8,6 +8,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/credentials v1.17.67
 	github.com/aws/aws-sdk-go-v2/service/secretsmanager v1.35.4
 	github.com/stretchr/testify v1.12.1
+	github.com/supabase-on-aws/supabase-on-aws/services/callerid v0.0.0
 )
 
 require (
@@ -23,3 +24,5 @@ require (
 	github.com/aws/smithy-go v1.22.2 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 )
+
+replace github.com/supabase-on-aws/supabase-on-aws/services/callerid => ../callerid
