@@ -1,12 +1,9 @@
 package platform
 
 import (
-	"path/filepath"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapplicationautoscaling"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	elb "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -59,10 +56,7 @@ func NewContainerService(scope constructs.Construct, id string, props *Container
 	if cfg.Image != "" {
 		image = awsecs.ContainerImage_FromRegistry(jsii.String(cfg.Image), nil)
 	} else {
-		image = awsecs.ContainerImage_FromDockerImageAsset(awsecrassets.NewDockerImageAsset(this, jsii.String("Image"), &awsecrassets.DockerImageAssetProps{
-			Directory: jsii.String(filepath.Join(props.ServicesDir, props.Name)),
-			Platform:  awsecrassets.Platform_LINUX_AMD64(),
-		}))
+		image = awsecs.ContainerImage_FromDockerImageAsset(NewImageAsset(this, "Image", props.ServicesDir, props.Name))
 	}
 	task := awsecs.NewFargateTaskDefinition(this, jsii.String("Task"), &awsecs.FargateTaskDefinitionProps{
 		Cpu:            jsii.Number(cfg.CPU),

@@ -1,8 +1,6 @@
 package platform
 
 import (
-	"path/filepath"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -22,9 +20,6 @@ type TenantLambda struct {
 
 func NewTenantLambda(scope constructs.Construct, id string, props *TenantLambdaProps) *TenantLambda {
 	this := constructs.NewConstruct(scope, jsii.String(id))
-	image := awsecrassets.NewDockerImageAsset(this, jsii.String("Image"), &awsecrassets.DockerImageAssetProps{
-		Directory: jsii.String(filepath.Join(props.ServicesDir, "postgrest-lambda")),
-		Platform:  awsecrassets.Platform_LINUX_AMD64(),
-	})
+	image := NewImageAsset(this, "Image", props.ServicesDir, "postgrest-lambda")
 	return &TenantLambda{Construct: this, Image: image}
 }

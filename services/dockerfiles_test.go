@@ -295,3 +295,51 @@ func TestThinServiceDockerfiles(t *testing.T) {
 			"the health check uses the proxy's open health path (Studio's own paths need credentials)")
 	})
 }
+
+// The images whose module requires services/callerid build from services/:
+// every file they copy exists, is let in by their Dockerfile.dockerignore
+// (which the CDK asset uses too), the sibling module is there before
+// `go mod download`, and go.mod points at it.
+func TestSharedContextImages(t *testing.T) {
+	for _, svc := range []string{"tenant-manager", "postgrest-lambda"} {
+		t.Run(svc, func(t *testing.T) {
+			ignore, err := os.ReadFile(svc + "/Dockerfile.dockerignore")
+			require.NoError(t, err)
+			patterns := strings.Fields(string(ignore))
+			require.Contains(t, patterns, "*", "the context starts empty")
+			require.Contains(t, patterns, "**/*_test.go", "tests stay out")
+			build := parseDockerfile(t, svc+"/Dockerfile")[0]
+			var copies []string
+			downloadedAt, sibling := -1, -1
+			for i, in := range build.instructions {
+				switch {
+				case in.cmd == "copy" && len(in.flags) == 0:
+					copies = append(copies, in.args[:len(in.args)-1]...)
+					if in.args[0] == "callerid/go.mod" {
+						sibling = i
+					}
+				case in.cmd == "run" && strings.Contains(strings.Join(in.args, " "), "go mod download"):
+					downloadedAt = i
+				}
+			}
+			require.NotEqual(t, -1, sibling, "callerid/go.mod is copied")
+			require.Less(t, sibling, downloadedAt, "go mod download reads ../callerid/go.mod")
+			for _, src := range copies {
+				_, err := os.Stat(src)
+				require.NoError(t, err, "%s copies %s, which is not under services/", svc, src)
+				admitted := false
+				for _, p := range patterns {
+					p = strings.TrimPrefix(p, "!")
+					admitted = admitted || strings.TrimSuffix(p, "/") == strings.TrimSuffix(src, "/") ||
+						strings.HasPrefix(p, strings.TrimSuffix(src, "/")+"/") || strings.HasPrefix(src, strings.TrimSuffix(p, "/")+"/")
+				}
+				require.True(t, admitted, "%s copies %s, which its Dockerfile.dockerignore keeps out", svc, src)
+			}
+			mod, err := os.ReadFile(svc + "/go.mod")
+			require.NoError(t, err)
+			require.Regexp(t, `(?m)^replace github.com/supabase-on-aws/supabase-on-aws/services/callerid => \.\./callerid$`, string(mod))
+			_, err = os.Stat(svc + "/.dockerignore")
+			require.True(t, os.IsNotExist(err), "a context-root .dockerignore in %s/ would never be read: keep the patterns in Dockerfile.dockerignore", svc)
+		})
+	}
+}
