@@ -58,12 +58,29 @@ func (a *Admin) Bootstrap(ctx context.Context, p BootstrapProps, log *slog.Logge
 		if err := ensureRole(ctx, conn, d.role, logins[d.role], version); err != nil {
 			return err
 		}
+		if err := ensureClone(ctx, conn, d.role); err != nil {
+			return err
+		}
 		if err := ensureDatabase(ctx, conn, d.database, d.role); err != nil {
+			return err
+		}
+		if err := a.reassignIn(ctx, master, d.database, d.role, version); err != nil {
 			return err
 		}
 		log.Info("platform database ready", "database", d.database, "owner", d.role)
 	}
 	return nil
+}
+
+// reassignIn runs reassignCloneObjects in database (REASSIGN OWNED acts
+// on the current database only).
+func (a *Admin) reassignIn(ctx context.Context, master Credentials, database, role string, version int) error {
+	conn, err := connect(ctx, master, database, a.TLS)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	return reassignCloneObjects(ctx, conn, role, version)
 }
 
 func ensureRole(ctx context.Context, conn *pgx.Conn, role string, creds Credentials, version int) error {

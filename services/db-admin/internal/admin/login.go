@@ -82,6 +82,9 @@ func (a *Admin) EnsureLogin(ctx context.Context, p LoginProps, log *slog.Logger)
 			return nil, fmt.Errorf("setting the password of role %s: %w", p.Role, err)
 		}
 	}
+	if err := ensureClone(ctx, conn, p.Role); err != nil {
+		return nil, err
+	}
 	for _, r := range p.MemberOf {
 		if !loginRoleRe.MatchString(r) {
 			return nil, fmt.Errorf("MemberOf %q is not a role name", r)

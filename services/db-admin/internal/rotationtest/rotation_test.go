@@ -99,6 +99,16 @@ func (e *env) login(c creds, database string) error {
 	return conn.QueryRow(e.ctx, "SELECT 1").Scan(&one)
 }
 
+func (e *env) exec(c creds, database, sql string) error {
+	conn, err := pg.Connect(e.ctx, c.Username, c.Password, database)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(e.ctx)
+	_, err = conn.Exec(e.ctx, sql)
+	return err
+}
+
 // rotateMultiUser does what the AWS multi-user PostgreSQL rotation function
 // does (createSecret, setSecret, testSecret, finishSecret): the pending
 // secret names the other user of the pair (user / user_clone) with a new
@@ -210,6 +220,19 @@ func TestEveryRotationLeavesEveryConsumerLoggedIn(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"pg_monitor", "pg_read_all_data"}, granted)
 
+	// A deployment from before clones acted as their role: its Kong
+	// migrations ran as kong_clone and left a table owned by it. The next
+	// bootstrap hands it back to kong.
+	super, err = pg.Connect(ctx, "postgres", pg.SuperPassword, "kong")
+	require.NoError(t, err)
+	_, err = super.Exec(ctx, "CREATE TABLE legacy_migration (id int); ALTER TABLE legacy_migration OWNER TO kong_clone")
+	require.NoError(t, err)
+	require.NoError(t, a.Bootstrap(ctx, admin.BootstrapProps{MasterSecretArn: master, KongSecretArn: kong, TenantManagerSecretArn: tm}, log))
+	var owner string
+	require.NoError(t, super.QueryRow(ctx, "SELECT tableowner FROM pg_tables WHERE tablename = 'legacy_migration'").Scan(&owner))
+	require.Equal(t, "kong", owner)
+	super.Close(ctx)
+
 	consumers := []*injected{
 		{service: "kong", database: "kong", secret: kong},
 		{service: "postgres-meta", database: "postgres", secret: meta},
@@ -243,6 +266,12 @@ func TestEveryRotationLeavesEveryConsumerLoggedIn(t *testing.T) {
 		require.Nil(t, resp.Error, "db-admin after the master rotation (round %d)", round)
 		require.NoError(t, e.login(e.current(tm), "supabase_platform"), "tenant-manager (round %d)", round)
 
+		// Whatever a service creates under whichever login it holds is
+		// owned by its role, so the next rotation's login can use it.
+		k := running["kong"]
+		require.NoError(t, e.exec(k, "kong", fmt.Sprintf("CREATE TABLE made_in_round_%d (id int); INSERT INTO made_in_round_%d VALUES (%d)", round, round, round)), "kong task (round %d)", round)
+		require.NoError(t, e.exec(e.current(tm), "supabase_platform", fmt.Sprintf("CREATE TABLE made_in_round_%d (id int)", round)), "tenant-manager (round %d)", round)
+
 		for _, c := range consumers {
 			// Until its redeploy finishes, a task started before the
 			// rotation still logs in: the rotation changed the other user.
@@ -258,7 +287,19 @@ func TestEveryRotationLeavesEveryConsumerLoggedIn(t *testing.T) {
 		if round >= 2 {
 			require.Error(t, e.login(neverRedeployed, "kong"), "a task that is never redeployed loses its login at the second rotation")
 		}
+		// The tables of every round so far, made under both users of each
+		// pair, belong to the role and serve the login of this round.
+		for r := 1; r <= round; r++ {
+			require.NoError(t, e.exec(running["kong"], "kong", fmt.Sprintf("INSERT INTO made_in_round_%d SELECT count(*) FROM made_in_round_%d", r, r)), "kong, round %d's table in round %d", r, round)
+			require.NoError(t, e.exec(e.current(tm), "supabase_platform", fmt.Sprintf("INSERT INTO made_in_round_%d VALUES (1)", r)), "tenant-manager, round %d's table in round %d", r, round)
+		}
 	}
+	owners, err := pg.Connect(ctx, "postgres", pg.SuperPassword, "kong")
+	require.NoError(t, err)
+	defer owners.Close(ctx)
+	var clones int
+	require.NoError(t, owners.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE tableowner LIKE '%\\_clone'").Scan(&clones))
+	require.Zero(t, clones, "no table of kong's database is owned by a clone")
 
 	// postgres-meta keeps its read rights through the clone it may be
 	// logged in as now.
