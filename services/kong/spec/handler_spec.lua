@@ -296,6 +296,52 @@ describe("dynamic-lambda-router", function()
     assert.equal(200, k.exited.status)
   end)
 
+  it("forwards a request with Expect: 100-continue without it, and with its body", function()
+    -- lua-resty-http, given "Expect: 100-continue", sends the headers and
+    -- withholds the body until the server answers 100; a Function URL that
+    -- does not leaves the call to time out.
+    local w = world({ lambda = function(_, _, headers, body)
+      for k, v in pairs(headers) do
+        if k:lower() == "expect" and tostring(v):lower() == "100-continue" then return nil, nil, "timeout" end
+      end
+      return 201, { ["Content-Type"] = "application/json" }, body
+    end })
+    local body = '{"name":"Ada"}'
+    local k = request({ method = "POST", query = "", body = body,
+      headers = { ["X-Project-ID"] = "acme-prod", ["Content-Type"] = "application/json", ["Expect"] = "100-continue",
+        ["Content-Length"] = tostring(#body) } })
+    handler:access(conf)
+    assert.equal(201, k.exited.status)
+    local call = w.http.last("https://abcdefgh")
+    assert.is_nil(call.headers["expect"])
+    assert.equal(body, call.body)
+    assert.equal(body, k.exited.body)
+  end)
+
+  it("drops hop-by-hop headers, those the Connection header lists included", function()
+    local w = world()
+    local k = request({ headers = { ["X-Project-ID"] = "acme-prod", ["Accept"] = "application/json",
+      ["Connection"] = "keep-alive, X-Hop-Secret", ["X-Hop-Secret"] = "for the first hop only",
+      ["Keep-Alive"] = "timeout=5", ["TE"] = "trailers", ["Proxy-Connection"] = "keep-alive", ["Upgrade"] = "h2c",
+      ["HTTP2-Settings"] = "AAMAAABkAAQAAP__", ["Prefer"] = "count=exact" } })
+    handler:access(conf)
+    assert.equal(200, k.exited.status)
+    local call = w.http.last("https://abcdefgh")
+    for _, name in ipairs({ "connection", "x-hop-secret", "keep-alive", "te", "proxy-connection", "upgrade", "http2-settings" }) do
+      assert.is_nil(call.headers[name], name)
+    end
+    assert.equal("count=exact", call.headers["prefer"])
+    assert.equal("application/json", call.headers["accept"])
+    -- Several Connection headers arrive as a list.
+    k = request({ headers = { ["X-Project-ID"] = "acme-prod", ["Connection"] = { "close", "x-a,  X-B" },
+      ["X-A"] = "1", ["X-B"] = "2", ["X-C"] = "3" } })
+    handler:access(conf)
+    call = w.http.last("https://abcdefgh")
+    assert.is_nil(call.headers["x-a"])
+    assert.is_nil(call.headers["x-b"])
+    assert.equal("3", call.headers["x-c"])
+  end)
+
   it("refreshes task credentials before they expire", function()
     local w = world()
     w.creds_expire = w.clock.now + 600

@@ -42,11 +42,16 @@ local PROJECT_ID = "^[a-z][a-z0-9%-]+[a-z0-9]$"
 local ROLES = { anon = true, service_role = true }
 local UNAVAILABLE = "Service unavailable"
 
--- Headers that describe one hop, or that the gateway owns.
+-- Headers that describe one hop (RFC 9110 7.6.1, RFC 9113 8.2.2), or that
+-- the gateway owns. Expect too: the gateway already holds the whole body,
+-- and with "Expect: 100-continue" lua-resty-http would withhold it until
+-- the Function URL answers 100, which it need not do (the request would
+-- hang until upstream_timeout_ms, then fail).
 local DROP_REQUEST = {
   ["connection"] = true, ["keep-alive"] = true, ["proxy-authenticate"] = true,
-  ["proxy-authorization"] = true, ["te"] = true, ["trailer"] = true,
-  ["transfer-encoding"] = true, ["upgrade"] = true, ["host"] = true,
+  ["proxy-authorization"] = true, ["proxy-connection"] = true, ["te"] = true,
+  ["trailer"] = true, ["transfer-encoding"] = true, ["upgrade"] = true,
+  ["http2-settings"] = true, ["expect"] = true, ["host"] = true,
   ["content-length"] = true, ["authorization"] = true, ["apikey"] = true,
   ["x-client-authorization"] = true, ["x-amz-date"] = true,
   ["x-amz-security-token"] = true, ["x-amz-content-sha256"] = true,
@@ -208,6 +213,17 @@ local function lookup(conf, project)
   return cfg
 end
 
+-- connection_options returns the set of header names the Connection
+-- header lists (they belong to this hop only, RFC 9110 7.6.1), or nil.
+local function connection_options(value)
+  if value == nil then return nil end
+  local set = {}
+  for _, v in ipairs(type(value) == "table" and value or { value }) do
+    for name in tostring(v):gmatch("[^,%s]+") do set[name:lower()] = true end
+  end
+  return set
+end
+
 local function strip(path, prefix)
   if prefix and prefix ~= "" and path:sub(1, #prefix) == prefix then
     path = path:sub(#prefix + 1)
@@ -272,9 +288,11 @@ function Handler:access(conf)
   local method = kong.request.get_method()
 
   local headers = {}
-  for k, v in pairs(kong.request.get_headers()) do
+  local incoming = kong.request.get_headers()
+  local hop = connection_options(incoming["connection"])
+  for k, v in pairs(incoming) do
     local lk = k:lower()
-    if not DROP_REQUEST[lk] then
+    if not DROP_REQUEST[lk] and not (hop and hop[lk]) then
       headers[lk] = type(v) == "table" and table.concat(v, ", ") or v
     end
   end
