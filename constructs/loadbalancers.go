@@ -22,6 +22,10 @@ var InternalConfigPaths = []string{"/project/*/config", "/project/*/postgrest-co
 // ManagementPaths are what the manager ALB forwards.
 var ManagementPaths = []string{"/project", "/project/*", "/projects", "/health"}
 
+// ManagerIdleTimeoutSeconds outlasts the tenant-manager's HTTP write
+// timeout (10 minutes).
+const ManagerIdleTimeoutSeconds = 660
+
 // StudioHealthPath is answered by Studio's authenticating proxy without
 // credentials: 200 while Studio itself answers.
 const StudioHealthPath = "/_auth-proxy/health"
@@ -91,14 +95,14 @@ func NewLoadBalancers(scope constructs.Construct, id string, props *LoadBalancer
 		}
 	}
 
-	alb := func(name string, sg awsec2.ISecurityGroup) elb.ApplicationLoadBalancer {
+	alb := func(name string, sg awsec2.ISecurityGroup, idleSeconds int) elb.ApplicationLoadBalancer {
 		a := elb.NewApplicationLoadBalancer(this, jsii.String(name), &elb.ApplicationLoadBalancerProps{
 			Vpc:                     props.Vpc,
 			InternetFacing:          jsii.Bool(true),
 			VpcSubnets:              PublicSubnets(),
 			SecurityGroup:           sg,
 			DropInvalidHeaderFields: jsii.Bool(true),
-			IdleTimeout:             awscdk.Duration_Seconds(jsii.Number(60)),
+			IdleTimeout:             awscdk.Duration_Seconds(jsii.Number(idleSeconds)),
 		})
 		a.LogAccessLogs(lb.LogBucket, jsii.String(name))
 		return a
@@ -137,15 +141,18 @@ func NewLoadBalancers(scope constructs.Construct, id string, props *LoadBalancer
 		})
 	}
 
-	lb.Kong = alb("KongAlb", props.SecurityGroups.KongAlb)
+	lb.Kong = alb("KongAlb", props.SecurityGroups.KongAlb, 60)
 	lb.KongTargets = targets("Kong", PortKongProxy, "/health")
 	listener(lb.Kong, "Kong", elb.ListenerAction_Forward(&[]elb.IApplicationTargetGroup{lb.KongTargets}, nil))
 
-	lb.Studio = alb("StudioAlb", props.SecurityGroups.StudioAlb)
+	lb.Studio = alb("StudioAlb", props.SecurityGroups.StudioAlb, 60)
 	lb.StudioTargets = targets("Studio", PortStudio, StudioHealthPath)
 	listener(lb.Studio, "Studio", props.StudioAuth.Authenticate(elb.ListenerAction_Forward(&[]elb.IApplicationTargetGroup{lb.StudioTargets}, nil)))
 
-	lb.Manager = alb("ManagerAlb", props.SecurityGroups.ManagerAlb)
+	// A provisioning request or a JWT rotation answers only when done (up
+	// to the tenant-manager's 10-minute write timeout): the connection must
+	// outlast it, or the operator gets a 504 and never learns the outcome.
+	lb.Manager = alb("ManagerAlb", props.SecurityGroups.ManagerAlb, ManagerIdleTimeoutSeconds)
 	notFound := elb.ListenerAction_FixedResponse(jsii.Number(404), &elb.FixedResponseOptions{
 		ContentType: jsii.String("application/json"), MessageBody: jsii.String(`{"error":"not found","code":"not_found"}`),
 	})

@@ -33,12 +33,19 @@ func TestLoadBalancersWithoutDomain(t *testing.T) {
 		x.allHave(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", map[string]any{
 			"Scheme": "internet-facing", "Subnets": toAnySlice(publicSubnetIDs),
 			"LoadBalancerAttributes": arrayWith(
-				map[string]any{"Key": "idle_timeout.timeout_seconds", "Value": "60"},
 				map[string]any{"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"},
 				map[string]any{"Key": "access_logs.s3.enabled", "Value": "true"},
 				map[string]any{"Key": "access_logs.s3.bucket", "Value": ref(logicalID(stack, lbs.LogBucket))},
 			),
 		})
+		// The manager's connections outlast a provisioning request; the
+		// others keep the default minute.
+		for alb, idle := range map[string]string{"KongAlb": "60", "StudioAlb": "60", "ManagerAlb": "660"} {
+			x.has(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", map[string]any{
+				"SecurityGroups":         []any{getAtt(logicalID(stack, stackSG(stack, alb)), "GroupId")},
+				"LoadBalancerAttributes": arrayWith(map[string]any{"Key": "idle_timeout.timeout_seconds", "Value": idle}),
+			})
+		}
 		x.has(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", map[string]any{
 			"SecurityGroups":         []any{getAtt(logicalID(stack, stackSG(stack, "StudioAlb")), "GroupId")},
 			"LoadBalancerAttributes": arrayWith(map[string]any{"Key": "access_logs.s3.prefix", "Value": "StudioAlb"}),

@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -29,6 +30,9 @@ type RotationRedeployProps struct {
 	Cluster      awsecs.ICluster
 	Consumers    []SecretConsumer
 	LogRetention awslogs.RetentionDays
+	// AlarmAction is told when a redeploy failed or an event could not be
+	// delivered: a task would then keep a login the next rotation ends.
+	AlarmAction awscloudwatch.IAlarmAction
 }
 
 // RotationRedeploy starts a rolling deployment of a secret's consumers each
@@ -95,6 +99,37 @@ func NewRotationRedeploy(scope constructs.Construct, id string, props *RotationR
 			MaxEventAge:   awscdk.Duration_Hours(jsii.Number(2)),
 		})},
 	})
+	// Secrets Manager rotates a secret as soon as its schedule exists: the
+	// rule and its permission must be there first, or the first rotation's
+	// event finds no one and that redeploy never happens.
+	for _, c := range props.Consumers {
+		if schedule := c.Secret.Node().TryFindChild(jsii.String("RotationSchedule")); schedule != nil {
+			schedule.Node().AddDependency(rule, fn)
+		}
+	}
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	for _, a := range []struct {
+		id, what string
+		metric   awscloudwatch.IMetric
+	}{
+		{"Errors", "a redeploy after a database secret rotation failed (after retries)", fn.MetricErrors(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")})},
+		{"FailedInvocations", "a secret rotation event could not be delivered to the redeploy function", awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String("AWS/Events"), MetricName: jsii.String("FailedInvocations"),
+			DimensionsMap: &map[string]*string{"RuleName": rule.RuleName()}, Period: five, Statistic: jsii.String("Sum"),
+		})},
+	} {
+		alarm := awscloudwatch.NewAlarm(this, jsii.String(a.id), &awscloudwatch.AlarmProps{
+			AlarmDescription:   jsii.String("Supabase platform: " + a.what + "; tasks may hold a login the next rotation ends: force a new deployment of Kong and postgres-meta"),
+			Metric:             a.metric,
+			Threshold:          jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(1),
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		if props.AlarmAction != nil {
+			alarm.AddAlarmAction(props.AlarmAction)
+		}
+	}
 	// CDK makes the function depend on its role, which its Role GetAtt
 	// already does; cfn-lint reports that as W3005.
 	fn.Node().DefaultChild().(awscdk.CfnResource).AddMetadata(jsii.String("cfn-lint"),

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -178,15 +179,6 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 		SecurityGroup: sgs.Functions, SupabaseURL: lbs.KongURL,
 	})
 
-	platform.NewRotationRedeploy(stack, "RotationRedeploy", &platform.RotationRedeployProps{
-		Image:   bootstrap.Image,
-		Cluster: cluster.Cluster,
-		Consumers: []platform.SecretConsumer{
-			{Secret: bootstrap.KongSecret, Services: []awsecs.FargateService{kong.Fargate}},
-			{Secret: metaLogin.Secret, Services: []awsecs.FargateService{postgresMeta.Fargate}},
-		},
-		LogRetention: logRetention,
-	})
 	platform.RequireBootstrapVersion(stack, platform.MinBootstrapVersion)
 	obs := platform.NewObservability(stack, "Observability", &platform.ObservabilityProps{
 		Email:         cfg.Alarms.Email,
@@ -198,6 +190,16 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 		},
 		Databases: dbs,
 		Cache:     cache,
+	})
+	platform.NewRotationRedeploy(stack, "RotationRedeploy", &platform.RotationRedeployProps{
+		Image:   bootstrap.Image,
+		Cluster: cluster.Cluster,
+		Consumers: []platform.SecretConsumer{
+			{Secret: bootstrap.KongSecret, Services: []awsecs.FargateService{kong.Fargate}},
+			{Secret: metaLogin.Secret, Services: []awsecs.FargateService{postgresMeta.Fargate}},
+		},
+		LogRetention: logRetention,
+		AlarmAction:  awscloudwatchactions.NewSnsAction(obs.Topic),
 	})
 	platform.NewOutputs(stack, "Outputs", &platform.OutputsProps{Databases: dbs, Bootstrap: bootstrap, LoadBalancers: lbs, Secrets: secrets, Observability: obs, StudioAuth: studioAuth})
 

@@ -116,6 +116,29 @@ func TestRotatingSecretsRedeployTheirConsumers(t *testing.T) {
 				}
 			}
 			require.True(t, ruled, "no EventBridge rule sends RotationSucceeded to %s", fnID)
+
+			// Secrets Manager rotates a secret as soon as its schedule
+			// exists: the rule must be there first, or that first event is
+			// lost. And a lost or failed redeploy alarms.
+			var ruleID string
+			for id, r := range s.resources("AWS::Events::Rule") {
+				if strings.Contains(toJSON(t, props(r)["Targets"]), fnID) {
+					ruleID = id
+				}
+			}
+			for id, sched := range s.resources("AWS::SecretsManager::RotationSchedule") {
+				if _, consumed := redeploy[refID(props(sched)["SecretId"])]; consumed {
+					require.Contains(t, toJSON(t, sched["DependsOn"]), ruleID, "%s may rotate before the redeploy rule exists", id)
+				}
+			}
+			alarms := 0
+			for _, a := range s.resources("AWS::CloudWatch::Alarm") {
+				p := toJSON(t, props(a))
+				if (strings.Contains(p, fnID) || strings.Contains(p, ruleID)) && strings.Contains(p, "AlarmActions") {
+					alarms++
+				}
+			}
+			require.Equal(t, 2, alarms, "the redeploy function's errors and the rule's failed invocations alarm")
 			var want []string
 			for _, svcs := range redeploy {
 				for _, svc := range svcs {
