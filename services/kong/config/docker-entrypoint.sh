@@ -51,11 +51,18 @@ done
 kong config db_import "$config"
 log info "base configuration imported"
 
-# nginx in step with the plugin's max_body_bytes (render.lua has checked
-# MAX_BODY_BYTES): larger bodies are refused by nginx with 413, and bodies
-# up to the limit stay in memory instead of a temporary file.
-max_body="${MAX_BODY_BYTES:-1048576}"
-export KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE="$max_body"
-export KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE="$max_body"
+# nginx's request body settings (render.lua has checked the variables).
+# client_max_body_size in step with the plugin's max_body_bytes: larger
+# bodies are refused by nginx with 413. client_body_buffer_size stays small:
+# nginx allocates it as soon as a body read starts (the declared length up
+# to the buffer size, the whole buffer for a chunked body) and holds it for
+# as long as the client takes, so a buffer as large as the limit let a few
+# hundred slow uploads with a public anon key exhaust the task's memory.
+# Larger bodies go to nginx's temporary file, which the plugin reads.
+# client_body_timeout bounds the wait between two reads of the body
+# (nginx's default is 60 s), so a stalled upload frees its connection soon.
+export KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE="${MAX_BODY_BYTES:-1048576}"
+export KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE="${CLIENT_BODY_BUFFER_BYTES:-65536}"
+export KONG_NGINX_PROXY_CLIENT_BODY_TIMEOUT="${CLIENT_BODY_TIMEOUT_SECONDS:-10}s"
 
 exec "$@"

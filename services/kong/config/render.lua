@@ -54,9 +54,14 @@ local functions_url = getenv("FUNCTIONS_URL") or "http://functions-service.kong.
 local jwt_ttl = integer("JWT_TTL_SECONDS", 300, 30, 3600)
 local cache_ttl = integer("CACHE_TTL_SECONDS", 300, 1, 3600)
 local cors_origins = getenv("CORS_ORIGINS") or "*"
--- The entrypoint sets nginx's client_max_body_size and
--- client_body_buffer_size from the same variable and default.
+-- The entrypoint sets nginx's client_max_body_size from the same variable
+-- and default.
 local max_body_bytes = integer("MAX_BODY_BYTES", 1048576, 1024, 6291456)
+-- Not part of the configuration: checked here for the entrypoint, which
+-- hands them to nginx (client_body_buffer_size, client_body_timeout). The
+-- buffer is allocated per upload in progress, hence its low ceiling.
+integer("CLIENT_BODY_BUFFER_BYTES", 65536, 1024, 262144)
+integer("CLIENT_BODY_TIMEOUT_SECONDS", 10, 1, 60)
 local stale_ttl = integer("CACHE_STALE_SECONDS", 300, 0, 3600)
 local fallback_rate = number("TENANT_MANAGER_FALLBACK_RATE", 5, 0.1, 1000)
 local fallback_burst = integer("TENANT_MANAGER_FALLBACK_BURST", 10, 1, 1000)

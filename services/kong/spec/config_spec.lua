@@ -312,20 +312,27 @@ exit 0
     assert.matches("database unreachable after 3 attempts", out)
   end)
 
-  it("sets nginx's body size and buffer to the plugin's body limit", function()
-    local show = [[sh -c 'echo kong-started max=$KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE buffer=$KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE']]
+  it("sets nginx's body size to the plugin's body limit, and a small body buffer and timeout", function()
+    local show = [[sh -c 'echo kong-started max=$KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE buffer=$KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE timeout=$KONG_NGINX_PROXY_CLIENT_BODY_TIMEOUT']]
     local out, code = entrypoint("0", nil, show)
     assert.equal(0, code, out)
-    assert.matches("kong%-started max=1048576 buffer=1048576", out)
+    assert.matches("kong%-started max=1048576 buffer=65536 timeout=10s\n", out)
+    -- The buffer does not follow the limit: nginx allocates it for every
+    -- upload in progress.
     local json
-    out, code, _, json = entrypoint("0", { MAX_BODY_BYTES = "2097152" }, show)
+    out, code, _, json = entrypoint("0", { MAX_BODY_BYTES = "6291456" }, show)
     assert.equal(0, code, out)
-    assert.matches("kong%-started max=2097152 buffer=2097152", out)
-    assert.equal(2097152, by_name(by_name(cjson.decode(json).services).rest.plugins)["dynamic-lambda-router"].config.max_body_bytes)
-    out, code = entrypoint("0", { MAX_BODY_BYTES = "1m" }, show)
-    assert.is_not.equal(0, code)
-    assert.matches("MAX_BODY_BYTES must be a whole number", out)
-    assert.is_nil(out:find("kong-started", 1, true))
+    assert.matches("kong%-started max=6291456 buffer=65536 timeout=10s\n", out)
+    assert.equal(6291456, by_name(by_name(cjson.decode(json).services).rest.plugins)["dynamic-lambda-router"].config.max_body_bytes)
+    out, code = entrypoint("0", { CLIENT_BODY_BUFFER_BYTES = "16384", CLIENT_BODY_TIMEOUT_SECONDS = "30" }, show)
+    assert.equal(0, code, out)
+    assert.matches("kong%-started max=1048576 buffer=16384 timeout=30s\n", out)
+    for name, bad in pairs({ MAX_BODY_BYTES = "1m", CLIENT_BODY_BUFFER_BYTES = "1048576", CLIENT_BODY_TIMEOUT_SECONDS = "0" }) do
+      out, code = entrypoint("0", { [name] = bad }, show)
+      assert.is_not.equal(0, code, name)
+      assert.matches(name .. " must be a whole number", out)
+      assert.is_nil(out:find("kong-started", 1, true))
+    end
   end)
 
   it("does not start Kong when the config cannot be rendered", function()

@@ -385,18 +385,21 @@ describe("request bodies", function()
     return request({ method = "POST", query = "", body = body, headers = headers, req = req_opts })
   end
 
-  -- nginx as Kong ships it (8 KiB buffer: larger bodies go to a file) and
-  -- as the entrypoint configures it (buffer = limit: in memory).
-  for _, nginx in ipairs({ { name = "8 KiB buffer", opts = { buffer = 8192 } }, { name = "buffer = limit", opts = { buffer = LIMIT } } }) do
+  -- nginx as Kong ships it (8 KiB buffer) and as the entrypoint configures
+  -- it (64 KiB): bodies up to the buffer stay in memory, larger ones up to
+  -- the limit go to nginx's temporary file.
+  for _, nginx in ipairs({ { name = "8 KiB buffer", opts = { buffer = 8192 } }, { name = "64 KiB buffer", opts = { buffer = 65536 } } }) do
     for _, chunked in ipairs({ false, true }) do
       local mode = (chunked and "chunked" or "Content-Length") .. ", " .. nginx.name
       it("forwards bodies up to the limit byte for byte (" .. mode .. ")", function()
-        for i, n in ipairs({ 8193, LIMIT - 1, LIMIT }) do
+        for i, n in ipairs({ 100, 8192, 8193, 65536, 65537, LIMIT - 1, LIMIT }) do
           local w = world()
           local body = bytes(n, i)
           local k = post(body, chunked, nginx.opts)
           handler:access(conf)
           assert.equal(200, k.exited.status, n)
+          -- Read from nginx's temporary file exactly when over the buffer.
+          assert.equal(n > nginx.opts.buffer, current_req.path ~= nil, n)
           local call = w.http.last("https://abcdefgh")
           assert.equal(#body, #call.body, n)
           assert.is_true(call.body == body, "body differs at size " .. n)

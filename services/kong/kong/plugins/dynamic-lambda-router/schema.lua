@@ -27,9 +27,9 @@ return {
           { upstream_timeout_ms = { type = "integer", default = 35000, between = { 1000, 900000 } } },
           -- The route prefix PostgREST does not know about.
           { strip_prefix = { type = "string", default = "/rest/v1" } },
-          -- Largest request body forwarded; nginx's client_max_body_size and
-          -- client_body_buffer_size are set to the same value. Lambda takes
-          -- at most 6 MB per synchronous invocation.
+          -- Largest request body forwarded; nginx's client_max_body_size is
+          -- set to the same value. Lambda takes at most 6 MB per synchronous
+          -- invocation.
           { max_body_bytes = { type = "integer", default = 1048576, between = { 1024, 6291456 } } },
           { memory_cache_max_items = { type = "integer", default = 10000, between = { 100, 1000000 } } },
           -- How long past its memory TTL a project's config may still be
