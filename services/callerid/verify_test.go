@@ -8,16 +8,16 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/stretchr/testify/require"
+
+	"github.com/supabase-on-aws/supabase-on-aws/services/testkit/blackhole"
 )
 
 const testARN = "arn:aws:sts::123456789012:assumed-role/kong-task-role/kong"
@@ -249,30 +249,5 @@ func httpServer(t *testing.T, status int, body string) string {
 	return srv.URL
 }
 
-// blackHole accepts connections and never answers.
-func blackHole(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "http://" + l.Addr().String()
-}
+// blackHole is a server that accepts connections and never answers.
+func blackHole(t *testing.T) string { return "http://" + blackhole.Listen(t) }

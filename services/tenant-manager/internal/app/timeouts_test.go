@@ -9,44 +9,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/stretchr/testify/require"
 
+	"github.com/supabase-on-aws/supabase-on-aws/services/testkit/blackhole"
+
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/config"
 )
 
 // blackHole accepts TCP connections and never answers; it returns host:port.
-func blackHole(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().String()
-}
+func blackHole(t *testing.T) string { return blackhole.Listen(t) }
 
 // within runs f and fails the test if it has not returned after limit.
 func within(t *testing.T, limit time.Duration, f func()) time.Duration {

@@ -2,41 +2,16 @@ package kongadmin
 
 import (
 	"context"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/supabase-on-aws/supabase-on-aws/services/testkit/blackhole"
 )
 
-// silentKong accepts connections and never answers, like a hung Admin API.
-func silentKong(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "http://" + l.Addr().String()
-}
+// silentKong is a hung Admin API: it accepts connections, never answers.
+func silentKong(t *testing.T) string { return "http://" + blackhole.Listen(t) }
 
 func TestSilentKongFailsWithinTheTimeout(t *testing.T) {
 	c := &Client{BaseURL: silentKong(t), Timeout: 300 * time.Millisecond}
