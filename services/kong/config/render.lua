@@ -108,7 +108,8 @@ end
 -- redacted whole (a client may put an API key or personal data there),
 -- credential headers replaced when present (Kong already does so for
 -- Authorization and Proxy-Authorization; repeated here so it does not hang
--- on a default). Every snippet returns exactly one value.
+-- on a default). Cookies too: a browser app may keep its session token
+-- (sb-<ref>-auth-token) in one. Every snippet returns exactly one value.
 local REDACTED_URI = [[
 local u = ngx.var.request_uri or ""
 local path = u:gsub("%?.*$", "")
@@ -133,6 +134,11 @@ return path
   ["request.headers.apikey"] = header_redaction("apikey"),
   ["request.headers.authorization"] = header_redaction("authorization"),
   ["request.headers.proxy-authorization"] = header_redaction("proxy-authorization"),
+  ["request.headers.cookie"] = header_redaction("cookie"),
+  -- The gateway's own JWT header; a client may send one to /functions/v1.
+  ["request.headers.x-client-authorization"] = header_redaction("x-client-authorization"),
+  ["response.headers.set-cookie"] =
+    "if kong.response.get_header(\"set-cookie\") ~= nil then return \"REDACTED\" end return nil",
 }
 
 local config = {

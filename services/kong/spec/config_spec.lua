@@ -152,7 +152,8 @@ describe("access log", function()
 
   -- One request as Kong and nginx see it in the log phase.
   local function logged(custom_fields, req)
-    local k = fakes.kong_pdk({ query = req.query, headers = req.headers, method = "GET", project_id = "acme-prod" })
+    local k = fakes.kong_pdk({ query = req.query, headers = req.headers, method = "GET", project_id = "acme-prod",
+      response_headers = req.response_headers })
     local var = { scheme = "https", host = "acme-prod.supabase.example.com", server_port = "8000",
       request_uri = req.request_uri, upstream_uri = req.upstream_uri, is_args = req.query and req.query ~= "" and "?" or "",
       args = req.query }
@@ -164,14 +165,19 @@ describe("access log", function()
     query = "apikey=sb_secret_INQUERY&select=id&email=eq.ada@example.com",
     upstream_uri = "/users?apikey=sb_secret_INQUERY&select=id&email=eq.ada@example.com",
     headers = { apikey = "sb_publishable_INHEADER", authorization = "Bearer sb_secret_INAUTH",
-      ["proxy-authorization"] = "Basic cHJveHk6c2VjcmV0", accept = "application/json" },
+      ["proxy-authorization"] = "Basic cHJveHk6c2VjcmV0", accept = "application/json",
+      cookie = "theme=dark; sb-acme-prod-auth-token=eyJINCOOKIE", ["x-client-authorization"] = "Bearer eyJINXCLIENT" },
+    response_headers = { ["Set-Cookie"] = "sb-acme-prod-auth-token=eyJINSETCOOKIE; Path=/; HttpOnly", ["Content-Type"] = "application/json" },
   }
-  local SECRETS = { "sb_secret_INQUERY", "sb_publishable_INHEADER", "sb_secret_INAUTH", "cHJveHk6c2VjcmV0", "ada@example.com" }
+  local SECRETS = { "sb_secret_INQUERY", "sb_publishable_INHEADER", "sb_secret_INAUTH", "cHJveHk6c2VjcmV0", "ada@example.com",
+    "eyJINCOOKIE", "eyJINXCLIENT", "eyJINSETCOOKIE" }
 
   it("would leak the query string and the apikey header with Kong's serializer alone", function()
     local entry = cjson.encode(logged({ project_id = fields.project_id }, leaky))
     assert.truthy(entry:find("sb_secret_INQUERY", 1, true))
     assert.truthy(entry:find("sb_publishable_INHEADER", 1, true))
+    assert.truthy(entry:find("eyJINCOOKIE", 1, true))
+    assert.truthy(entry:find("eyJINSETCOOKIE", 1, true))
     -- What Kong itself redacts.
     assert.falsy(entry:find("sb_secret_INAUTH", 1, true))
   end)
@@ -190,7 +196,11 @@ describe("access log", function()
     assert.equal("REDACTED", entry.request.headers.apikey)
     assert.equal("REDACTED", entry.request.headers.authorization)
     assert.equal("REDACTED", entry.request.headers["proxy-authorization"])
+    assert.equal("REDACTED", entry.request.headers.cookie)
+    assert.equal("REDACTED", entry.request.headers["x-client-authorization"])
+    assert.equal("REDACTED", entry.response.headers["set-cookie"])
     assert.equal("application/json", entry.request.headers.accept)
+    assert.equal("application/json", entry.response.headers["content-type"])
   end)
 
   it("adds nothing to a request without query or credentials", function()
@@ -200,6 +210,7 @@ describe("access log", function()
     assert.equal("/users", entry.upstream_uri)
     assert.same({}, entry.request.querystring)
     assert.same({ accept = "*/*" }, entry.request.headers)
+    assert.same({}, entry.response.headers)
   end)
 end)
 

@@ -8,7 +8,8 @@ local M = {}
 
 -- kong_pdk(req) installs a fake `kong` global for one request:
 -- req = {consumer, project_id (what the pre-function put in kong.ctx.shared),
---        method, path, query, headers, host, body, ngx_req (fake ngx.req)}
+--        method, path, query, headers, host, body, ngx_req (fake ngx.req),
+--        response_headers (what the log phase sees as the response's)}
 function M.kong_pdk(req)
   local headers = {}
   for k, v in pairs(req.headers or {}) do headers[k:lower()] = v end
@@ -62,8 +63,13 @@ function M.kong_pdk(req)
     end,
   }
   k.service = { request = { set_header = function(name, value) headers[name:lower()] = value end } }
+  local response_headers = {}
+  for name, v in pairs(req.response_headers or {}) do response_headers[name:lower()] = v end
   -- kong.response.exit(status, body, headers): a table body is sent as JSON.
+  -- get_header/get_headers: the response's headers, case-insensitive.
   k.response = {
+    get_header = function(name) return response_headers[name:lower()] end,
+    get_headers = function() return response_headers end,
     exit = function(status, body, hdrs)
       if type(body) == "table" then body = cjson.encode(body) end
       k.exited = { status = status, body = body, headers = hdrs or {} }
@@ -236,7 +242,7 @@ end
 --  * kong.log.serialize() builds the entry (request.uri = $request_uri,
 --    request.url = scheme://host:port .. $request_uri, request.querystring =
 --    kong.request.get_query(), request.headers = kong.request.get_headers(),
---    upstream_uri, ...) and applies the recorded values in order: a key's
+--    upstream_uri, response.headers = the response's headers, ...) and applies the recorded values in order: a key's
 --    dots walk into sub-tables ("set" creates missing ones), a nil value
 --    removes the field, "replace" changes only an existing field.
 local SANDBOX_BASE = {
@@ -276,7 +282,7 @@ function M.log_plugin_run(custom_fields, k, ngx_fake)
       headers = headers,
     },
     upstream_uri = upstream_uri,
-    response = { status = 401 },
+    response = { status = 401, headers = k.response.get_headers() },
     client_ip = "203.0.113.7",
   }
   for _, item in ipairs(values) do
