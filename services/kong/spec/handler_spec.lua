@@ -30,6 +30,7 @@ local function tm_doc(extra)
 end
 
 local current_req -- the fake ngx.req of the request being handled
+local errlog      -- the fake ngx.log and ngx.timer.at behind deps.log
 
 -- world builds fresh fakes: a clock, Redis (resty.redis behind the real
 -- deps.redis_client), the tenant-manager, the credentials endpoint and the
@@ -52,7 +53,10 @@ local function world(overrides)
     end,
   })
   handler.reset()
+  errlog = fakes.ngx_errlog()
+  w.errlog = errlog
   handler.deps = {
+    log = deps.error_log(errlog),
     now = function() return clock.now end,
     http = w.http.request,
     redis = function(c) return deps.redis_client(redis.module, fakes.NULL, c) end,
@@ -65,12 +69,17 @@ local function request(opts)
   opts = opts or {}
   if current_req then current_req.cleanup() end
   current_req = fakes.ngx_req(opts.body, opts.req)
+  local query = opts.query or "select=id,name&id=eq.1"
+  if errlog then
+    errlog.run_timers() -- the previous request's
+    errlog.request = fakes.request_line(opts.method or "GET", opts.path or "/rest/v1/users", query)
+  end
   return fakes.kong_pdk({
     consumer = opts.consumer == nil and { username = "acme-prod--anon" } or opts.consumer or nil,
     project_id = opts.project_id == nil and "acme-prod" or opts.project_id or nil,
     method = opts.method or "GET",
     path = opts.path or "/rest/v1/users",
-    query = opts.query or "select=id,name&id=eq.1",
+    query = query,
     headers = opts.headers or { ["X-Project-ID"] = "acme-prod", ["Accept"] = "application/json", ["Host"] = "acme-prod.example.com" },
     body = opts.body,
     ngx_req = current_req,
@@ -82,8 +91,17 @@ local function decode_jwt(token)
   return cjson.decode(fakes.b64decode(h)), cjson.decode(fakes.b64decode(p))
 end
 
+-- error_log(k) -> every error-log line written so far: the request's
+-- kong.log lines and, once the timers have run, deps.log's.
+local function error_log(k)
+  local lines = {}
+  for _, line in ipairs(k and k.logs or {}) do lines[#lines + 1] = line end
+  for _, line in ipairs(errlog.run_timers()) do lines[#lines + 1] = line end
+  return lines
+end
+
 local function no_secret_leaks(k)
-  for _, line in ipairs(k.logs) do
+  for _, line in ipairs(error_log(k)) do
     assert.is_nil(line:find(SECRET, 1, true), "secret in log: " .. line)
     assert.is_nil(line:find("redis-auth-token", 1, true), "redis token in log: " .. line)
   end
@@ -620,5 +638,63 @@ describe("config cache in Redis", function()
     local id = cjson.decode(fakes.b64decode(w.http.last(TM).headers["X-Caller-Identity"]))
     assert.is_nil(id.headers["X-Tenant-Manager-Credential-Expiration"])
     assert.matches("SignedHeaders=content%-type;host;x%-amz%-date;x%-amz%-security%-token;x%-tenant%-manager%-audience,", id.headers.Authorization)
+  end)
+end)
+
+describe("error log", function()
+  local SECRET_QUERY = "select=id&apikey=sb_secret_INQUERY"
+
+  local function count(lines, pattern)
+    local n = 0
+    for _, line in ipairs(lines) do if line:find(pattern) then n = n + 1 end end
+    return n
+  end
+
+  it("gets no request line or query string, and one line per kind and interval during a Redis outage", function()
+    local w = world()
+    request(); handler:access(conf)
+    w.redis.down = true
+    w.tm_status = 500
+    w.clock.now = w.clock.now + 31 -- memory copy expired: served stale
+    local lines = {}
+    for _ = 1, 50 do
+      local k = request({ query = SECRET_QUERY })
+      handler:access(conf)
+      assert.equal(200, k.exited.status)
+      for _, line in ipairs(k.logs) do lines[#lines + 1] = line end
+    end
+    for _, line in ipairs(error_log()) do lines[#lines + 1] = line end
+    for _, line in ipairs(lines) do
+      assert.is_nil(line:find("INQUERY", 1, true), line)
+      assert.is_nil(line:find("request: ", 1, true), line)
+    end
+    assert.equal(1, count(lines, "serving project acme%-prod from a config 1 s past its TTL"))
+    assert.equal(1, count(lines, "redis unavailable"))
+    assert.equal(1, count(lines, "^%[warn%] %[dynamic%-lambda%-router%] serving project .*, context: ngx%.timer$"))
+
+    -- One interval later the next line says how many were left out.
+    w.clock.now = w.clock.now + handler.LOG_INTERVAL
+    request({ query = SECRET_QUERY }); handler:access(conf)
+    lines = error_log()
+    assert.equal(1, count(lines, "serving project acme%-prod from a config 11 s past its TTL %(49 similar lines left out since the previous one%)"))
+  end)
+
+  it("does not let a client flood it with refused requests", function()
+    local w = world()
+    for _ = 1, 20 do
+      local k = request({ consumer = { username = "other-proj--anon" }, query = SECRET_QUERY })
+      handler:access(conf)
+      assert.equal(403, k.exited.status)
+      assert.same({}, k.logs)
+    end
+    local lines = error_log()
+    assert.equal(1, count(lines, "API key of project other%-proj used for project acme%-prod"))
+    -- Other kinds have their own allowance.
+    world({ lambda = function() return nil, nil, "connection reset" end })
+    for _ = 1, 5 do request({ query = SECRET_QUERY }); handler:access(conf) end
+    lines = error_log()
+    assert.equal(1, count(lines, "Lambda unreachable: connection reset"))
+    assert.equal(0, count(lines, "INQUERY"))
+    assert.equal(0, w.http.count("https://abcdefgh"))
   end)
 end)

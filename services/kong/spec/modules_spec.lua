@@ -290,3 +290,58 @@ describe("schema", function()
     assert.equal(5, fields.tenant_manager_fallback_rate.default)
   end)
 end)
+
+describe("ratelog", function()
+  local ratelog = require("kong.plugins.dynamic-lambda-router.ratelog")
+
+  it("writes one line per kind and interval, then counts the ones it left out", function()
+    local clock, written = { now = 1000 }, {}
+    local l = ratelog.new(10, function() return clock.now end, function(level, msg) written[#written + 1] = level .. " " .. msg end)
+    assert.is_true(l:log("stale", "WARN", "serving project ", "p1", " from a config ", 3, " s past its TTL"))
+    for _ = 1, 7 do assert.is_false(l:log("stale", "WARN", "serving project p2")) end
+    assert.is_true(l:log("redis", "ERR", "redis down")) -- its own allowance
+    clock.now = 1009
+    assert.is_false(l:log("stale", "WARN", "serving project p3"))
+    clock.now = 1010
+    assert.is_true(l:log("stale", "WARN", "serving project p4"))
+    clock.now = 1020
+    assert.is_true(l:log("stale", "WARN", "serving project p5"))
+    assert.same({
+      "WARN serving project p1 from a config 3 s past its TTL",
+      "ERR redis down",
+      "WARN serving project p4 (8 similar lines left out since the previous one)",
+      "WARN serving project p5",
+    }, written)
+  end)
+end)
+
+describe("deps.error_log", function()
+  local deps = require("kong.plugins.dynamic-lambda-router.deps")
+
+  it("writes from a timer, so nginx appends no request line with its query string", function()
+    local n = fakes.ngx_errlog()
+    n.request, n.host = "GET /rest/v1/users?select=id&apikey=sb_secret_INQUERY HTTP/1.1", "acme-prod.example.com"
+    -- What nginx writes for a line logged in the request itself.
+    n.log(n.WARN, "direct")
+    assert.matches('^%[warn%] direct, client: [^,]+, server: kong, request: "GET /rest/v1/users%?select=id&apikey=sb_secret_INQUERY HTTP/1%.1", host: "acme%-prod%.example%.com"$', n.lines[1])
+
+    local log = deps.error_log(n)
+    assert.is_true(log("WARN", "redis unavailable"))
+    assert.is_true(log("ERR", "tenant-manager unreachable"))
+    assert.equal(1, #n.lines) -- written once the request handler has yielded
+    n.run_timers()
+    assert.same({
+      "[warn] [dynamic-lambda-router] redis unavailable, context: ngx.timer",
+      "[error] [dynamic-lambda-router] tenant-manager unreachable, context: ngx.timer",
+    }, { n.lines[2], n.lines[3] })
+  end)
+
+  it("drops the line rather than writing it in the request when no timer can be had", function()
+    local n = fakes.ngx_errlog()
+    n.request = "GET /rest/v1/users?apikey=sb_secret_INQUERY HTTP/1.1"
+    n.max_pending = 0
+    assert.is_false(deps.error_log(n)("WARN", "redis unavailable"))
+    n.run_timers()
+    assert.same({}, n.lines)
+  end)
+end)

@@ -14,11 +14,14 @@ function M.kong_pdk(req)
   local headers = {}
   for k, v in pairs(req.headers or {}) do headers[k:lower()] = v end
   local k = { logs = {}, exited = nil }
+  -- kong.log.* writes through nginx's error log, which appends the
+  -- request's context (see ngx_errlog) to every line written in a request.
+  local context = M.request_context(M.request_line(req.method, req.path, req.query), req.host or headers["host"])
   local function logger(level)
     return function(...)
       local parts = {}
       for i = 1, select("#", ...) do parts[#parts + 1] = tostring((select(i, ...))) end
-      k.logs[#k.logs + 1] = level .. ": " .. table.concat(parts)
+      k.logs[#k.logs + 1] = level .. ": " .. table.concat(parts) .. context
     end
   end
   k.log = { err = logger("err"), warn = logger("warn"), info = logger("info"), debug = logger("debug"), notice = logger("notice") }
@@ -77,6 +80,61 @@ function M.kong_pdk(req)
   }
   _G.kong = k
   return k
+end
+
+-- request_line(method, path, query) -> the request line nginx logs.
+function M.request_line(method, path, query)
+  return (method or "GET") .. " " .. (path or "/") .. ((query and query ~= "") and ("?" .. query) or "") .. " HTTP/1.1"
+end
+
+-- request_context(line, host): what nginx's HTTP module appends to an
+-- error-log entry written while it handles a request.
+function M.request_context(line, host)
+  return ', client: 203.0.113.7, server: kong, request: "' .. line .. '"' .. (host and (', host: "' .. host .. '"') or "")
+end
+
+-- ngx_errlog() is a fake of ngx.log, the log levels and ngx.timer.at,
+-- following the lua-nginx-module documentation and nginx's error-log
+-- format: ngx.log(level, ...) concatenates its arguments into one entry;
+-- written while a request is handled (n.request = its request line, n.host)
+-- the entry ends with the request's context (request_context), written by a
+-- timer with ", context: ngx.timer". ngx.timer.at(0, fn, ...) queues fn and
+-- returns 1, or nil and an error when n.max_pending timers are pending;
+-- run_timers() runs the queue as the event loop does once the request
+-- handler has yielded, calling fn(premature = false, ...).
+function M.ngx_errlog()
+  local n = { lines = {}, queue = {}, ERR = 4, WARN = 5, NOTICE = 6, INFO = 7 }
+  local names = { [4] = "error", [5] = "warn", [6] = "notice", [7] = "info" }
+  local in_timer = false
+  function n.log(level, ...)
+    local parts = {}
+    for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+    local context = ""
+    if in_timer then
+      context = ", context: ngx.timer"
+    elseif n.request then
+      context = M.request_context(n.request, n.host)
+    end
+    n.lines[#n.lines + 1] = "[" .. assert(names[level], "unknown log level") .. "] " .. table.concat(parts) .. context
+  end
+  n.timer = {
+    at = function(delay, fn, ...)
+      assert(type(delay) == "number" and type(fn) == "function")
+      if n.max_pending and #n.queue >= n.max_pending then return nil, "too many pending timers" end
+      n.queue[#n.queue + 1] = { fn = fn, args = { n = select("#", ...), ... } }
+      return 1
+    end,
+  }
+  function n.run_timers()
+    in_timer = true
+    while #n.queue > 0 do
+      local t = table.remove(n.queue, 1)
+      t.fn(false, unpack(t.args, 1, t.args.n))
+    end
+    in_timer = false
+    return n.lines
+  end
+  return n
 end
 
 -- NULL stands for ngx.null, which resty.redis returns for a missing key.

@@ -8,6 +8,28 @@ function M.now()
   return ngx.time()
 end
 
+-- error_log(api) -> log(level, msg), api = ngx: writes msg to nginx's
+-- error log from a zero-delay timer. Written during a request, an entry
+-- gets nginx's request context appended, the request line with its query
+-- string included (ngx.log and kong.log alike); written by a timer it ends
+-- with ", context: ngx.timer" and carries no request. level names an ngx
+-- log level ("ERR", "WARN"). Returns false, dropping the line, when no
+-- timer can be created (the worker is exiting, or too many are pending).
+function M.error_log(api)
+  local function write(_, level, msg)
+    api.log(api[level], "[dynamic-lambda-router] ", msg)
+  end
+  return function(level, msg)
+    return api.timer.at(0, write, level, msg) and true or false
+  end
+end
+
+local log
+function M.log(level, msg)
+  log = log or M.error_log(ngx)
+  return log(level, msg)
+end
+
 -- ngx_req() -> ngx.req (read_body, get_body_data, get_body_file)
 function M.ngx_req()
   return ngx.req

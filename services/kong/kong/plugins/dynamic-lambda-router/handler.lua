@@ -11,11 +11,14 @@ local cfgcache = require("kong.plugins.dynamic-lambda-router.cfgcache")
 local identity = require("kong.plugins.dynamic-lambda-router.identity")
 local bucket = require("kong.plugins.dynamic-lambda-router.bucket")
 local body_reader = require("kong.plugins.dynamic-lambda-router.body")
+local ratelog = require("kong.plugins.dynamic-lambda-router.ratelog")
 
 local Handler = {
   -- Below ACL (950) so ACL really runs first; above the proxying plugins.
   PRIORITY = 900,
   VERSION = "1.1.0",
+  -- At most one error-log line per call site and worker this often.
+  LOG_INTERVAL = 10,
 }
 
 -- deps is replaced in tests by fakes of the same functions.
@@ -32,10 +35,22 @@ local memory    -- per-worker cache of project configs (see cfgcache)
 local creds     -- per-worker task-role credentials provider
 local tm_bucket -- per-worker budget of config API calls while Redis is down
 local redis_down_until = 0
+local logger    -- per-worker rate limit of the error-log lines
 
 -- reset() drops the per-worker state (tests use it between cases).
 function Handler.reset()
-  memory, creds, tm_bucket, redis_down_until = nil, nil, nil, 0
+  memory, creds, tm_bucket, redis_down_until, logger = nil, nil, nil, 0, nil
+end
+
+-- log(kind, level, ...) writes to the error log through deps.log, never
+-- with the request's line and query string (which may carry keys), and at
+-- most once per LOG_INTERVAL per kind (see ratelog).
+local function log(kind, level, ...)
+  if not logger then
+    logger = ratelog.new(Handler.LOG_INTERVAL, function() return deps().now() end,
+      function(lvl, msg) return deps().log(lvl, msg) end)
+  end
+  return logger:log(kind, level, ...)
 end
 
 local PROJECT_ID = "^[a-z][a-z0-9%-]+[a-z0-9]$"
@@ -95,7 +110,7 @@ end
 local function from_tenant_manager(conf, project)
   local c, err = task_credentials()
   if not c then
-    kong.log.err("no AWS credentials for the caller identity: ", err)
+    log("identity_credentials", "ERR", "no AWS credentials for the caller identity: ", err)
     return nil, 503, UNAVAILABLE
   end
   local url = conf.tenant_manager_url:gsub("/+$", "") .. "/project/" .. project .. "/config"
@@ -104,19 +119,19 @@ local function from_tenant_manager(conf, project)
     ["Accept"] = "application/json",
   }, nil, conf.tenant_manager_timeout_ms)
   if not status then
-    kong.log.err("tenant-manager unreachable: ", body_or_err)
+    log("tm_unreachable", "ERR", "tenant-manager unreachable: ", body_or_err)
     return nil, 503, UNAVAILABLE
   end
   if status == 404 then
     return nil, 404, "Project not found"
   end
   if status ~= 200 then
-    kong.log.err("tenant-manager answered ", status, " for project ", project)
+    log("tm_status", "ERR", "tenant-manager answered ", status, " for project ", project)
     return nil, 503, UNAVAILABLE
   end
   local cfg, why = cfgcache.parse(body_or_err or "", project)
   if not cfg then
-    kong.log.err("tenant-manager returned an unusable config for project ", project, ": ", why)
+    log("tm_unusable", "ERR", "tenant-manager returned an unusable config for project ", project, ": ", why)
     return nil, 503, UNAVAILABLE
   end
   return cfg
@@ -130,7 +145,7 @@ local function refill(conf, red, project, cfg)
   local doc, version = cfgcache.encode(cfg)
   local res, err = red:eval(cfgcache.SCRIPT, key, doc, version, tostring(conf.cache_ttl))
   if not res then
-    kong.log.warn("redis refill failed: ", err)
+    log("redis_refill", "WARN", "redis refill failed: ", err)
     return cfg
   end
   if res == 0 then
@@ -158,7 +173,7 @@ local function fetch(conf, project)
         return cfg
       end
       -- Refilled below; the script overwrites what it cannot decode.
-      kong.log.warn("unusable cached config for project ", project, ": ", why)
+      log("redis_unusable", "WARN", "unusable cached config for project ", project, ": ", why)
     elseif raw == nil then
       red:close()
       red, err = nil, gerr
@@ -172,7 +187,7 @@ local function fetch(conf, project)
   end
   if err then
     redis_down_until = now + conf.redis_retry_seconds
-    kong.log.err("redis unavailable, next attempt in ", conf.redis_retry_seconds, " s: ", err)
+    log("redis_down", "ERR", "redis unavailable, next attempt in ", conf.redis_retry_seconds, " s: ", err)
   end
   return nil, 503, UNAVAILABLE, true
 end
@@ -193,7 +208,7 @@ local function lookup(conf, project)
   if not cfg and status ~= 404 then
     local stale, late = memory:get_stale(project)
     if stale then
-      kong.log.warn("serving project ", project, " from a config ", late, " s past its TTL")
+      log("stale", "WARN", "serving project ", project, " from a config ", late, " s past its TTL")
       return stale
     end
     if redis_failed then
@@ -204,7 +219,7 @@ local function lookup(conf, project)
       if tm_bucket:take() then
         cfg, status, message = from_tenant_manager(conf, project)
       else
-        kong.log.warn("config API fallback over its rate, project ", project)
+        log("fallback_rate", "WARN", "config API fallback over its rate, project ", project)
       end
     end
   end
@@ -239,14 +254,14 @@ function Handler:access(conf)
   end
   local project, role = parse_consumer(consumer.username)
   if not project then
-    kong.log.warn("consumer name is not {project}--{role}: ", consumer.username)
+    log("bad_consumer", "WARN", "consumer name is not {project}--{role}: ", consumer.username)
     return fail(403, "Forbidden")
   end
   -- Set by the route's pre-function from the Host (or, without a domain,
   -- from X-Project-ID); a client cannot choose it in domain mode.
   local requested = kong.ctx.shared.project_id
   if requested ~= project then
-    kong.log.warn("API key of project ", project, " used for project ", tostring(requested))
+    log("wrong_project", "WARN", "API key of project ", project, " used for project ", tostring(requested))
     return fail(403, "Forbidden: the API key does not belong to this project")
   end
 
@@ -258,7 +273,7 @@ function Handler:access(conf)
   })
   if not body then
     if bstatus >= 500 then
-      kong.log.err("request body could not be read: ", bdetail)
+      log("body", "ERR", "request body could not be read: ", bdetail)
     end
     return fail(bstatus, bmessage)
   end
@@ -272,12 +287,12 @@ function Handler:access(conf)
   local token, jerr = jwt.sign_hs256({ iss = "supabase", ref = project, role = role, iat = now, exp = now + conf.jwt_ttl },
     target.jwt_secret, target.jwt_kid)
   if not token then
-    kong.log.err("minting the JWT failed: ", jerr)
+    log("jwt", "ERR", "minting the JWT failed: ", jerr)
     return fail(500, "Internal error")
   end
   local c, cerr = task_credentials()
   if not c then
-    kong.log.err("no AWS credentials to sign the Lambda call: ", cerr)
+    log("lambda_credentials", "ERR", "no AWS credentials to sign the Lambda call: ", cerr)
     return fail(503, "Service unavailable")
   end
 
@@ -308,7 +323,7 @@ function Handler:access(conf)
   local url = "https://" .. host .. path .. (query ~= "" and ("?" .. query) or "")
   local ustatus, uheaders, ubody = deps().http(method, url, headers, body, conf.upstream_timeout_ms)
   if not ustatus then
-    kong.log.err("project ", project, ": Lambda unreachable: ", ubody)
+    log("lambda_unreachable", "ERR", "project ", project, ": Lambda unreachable: ", ubody)
     return fail(502, "Bad gateway")
   end
   local out = {}
