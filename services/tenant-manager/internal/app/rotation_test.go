@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,11 +23,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/lambdas"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/provision"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/store"
 )
 
 // lambdaProxy sits between the tenant-manager and moto so a test can see
@@ -34,6 +42,9 @@ type lambdaProxy struct {
 	// onUpdate runs before an UpdateFunctionConfiguration is forwarded;
 	// returning true answers it with ResourceConflictException instead.
 	onUpdate func() bool
+	// hold runs first with the function's name; it may block, as a Lambda
+	// API that never answers.
+	hold func(function string)
 	// inProgress is how many more GetFunctionConfiguration answers report
 	// an update in progress.
 	inProgress int
@@ -79,8 +90,11 @@ func newLambdaProxy(t *testing.T, m *tm) *lambdaProxy {
 		if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/configuration") {
 			p.mu.Lock()
 			p.updates++
-			hook := p.onUpdate
+			hook, hold := p.onUpdate, p.hold
 			p.mu.Unlock()
+			if hold != nil {
+				hold(path.Base(path.Dir(r.URL.Path)))
+			}
 			if hook != nil && hook() {
 				p.mu.Lock()
 				p.log = append(p.log, "update(conflict)")
@@ -527,4 +541,317 @@ func TestJWTRetirePassHousekeeping(t *testing.T) {
 	var rotated int
 	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM jwt_keys WHERE project_id = 'rot-house' AND status = 'rotated'").Scan(&rotated))
 	require.Zero(t, rotated)
+}
+
+// dbFaults breaks chosen statements of a platform database pool at the
+// protocol level: the client sees exactly what a lost connection shows.
+type dbFaults struct {
+	mu    sync.Mutex
+	rules []*dbFault
+	conns []net.Conn
+}
+
+// closeAll ends every connection, hung ones included.
+func (f *dbFaults) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.conns {
+		c.Close()
+	}
+}
+
+type dbFault struct {
+	match string // a statement containing this text (simple protocol)
+	// hang swallows the statement: the server never answers, as a hung
+	// connection.
+	hang bool
+	// loseReply sends the statement to the server and then drops the
+	// connection once the server has answered, as when a reply is lost
+	// after a commit; otherwise the statement never reaches the server.
+	loseReply bool
+	hits      int
+}
+
+func (f *dbFaults) add(match string, loseReply bool) *dbFault {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := &dbFault{match: match, loseReply: loseReply}
+	f.rules = append(f.rules, r)
+	return r
+}
+
+// take returns the first unused rule matching a client message, using it up.
+func (f *dbFaults) take(msg []byte) *dbFault {
+	if len(msg) == 0 || msg[0] != 'Q' {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, r := range f.rules {
+		if strings.Contains(string(msg), r.match) {
+			r.hits++
+			f.rules = append(f.rules[:i:i], f.rules[i+1:]...)
+			return r
+		}
+	}
+	return nil
+}
+
+type faultConn struct {
+	net.Conn
+	faults    *dbFaults
+	dropReply bool
+}
+
+func (c *faultConn) Write(b []byte) (int, error) {
+	r := c.faults.take(b)
+	if r == nil {
+		return c.Conn.Write(b)
+	}
+	if r.hang {
+		return len(b), nil
+	}
+	if !r.loseReply {
+		c.Conn.Close()
+		return 0, errors.New("injected fault: connection lost before the statement was sent")
+	}
+	c.dropReply = true
+	return c.Conn.Write(b)
+}
+
+func (c *faultConn) Read(b []byte) (int, error) {
+	if !c.dropReply {
+		return c.Conn.Read(b)
+	}
+	// The server's answer proves it ran the statement; the client never
+	// sees it.
+	_, _ = c.Conn.Read(make([]byte, 4096))
+	c.Conn.Close()
+	return 0, io.ErrUnexpectedEOF
+}
+
+// faultyStore points the service at a pool of the same platform database
+// whose statements f can break. Simple protocol puts every statement's
+// text on the wire, so rules can match it.
+func (m *tm) faultyStore(t *testing.T) *dbFaults {
+	f := &dbFaults{}
+	pcfg, err := pgxpool.ParseConfig(m.cfg.PlatformDatabaseURL)
+	require.NoError(t, err)
+	pcfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	pcfg.ConnConfig.AfterNetConnect = func(_ context.Context, _ *pgconn.Config, conn net.Conn) (net.Conn, error) {
+		f.mu.Lock()
+		f.conns = append(f.conns, conn)
+		f.mu.Unlock()
+		return &faultConn{Conn: conn, faults: f}, nil
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), pcfg)
+	require.NoError(t, err)
+	orig := m.app.Service.Store
+	m.app.Service.Store = &store.Store{Pool: pool}
+	t.Cleanup(func() {
+		m.app.Service.Store = orig
+		f.closeAll() // a statement still hanging must not block Close
+		pool.Close()
+	})
+	return f
+}
+
+// The promotion committed but its reply was lost, and the check that
+// follows failed too: nothing may claim the rotation was rolled back. The
+// answer says the outcome is unknown and how to find it out, and the
+// project shows the key that is current.
+func TestJWTRotationPromoteOutcomeUnknown(t *testing.T) {
+	m := newTM(t)
+	status, _ := m.create("rot-unknown")
+	require.Equal(t, http.StatusCreated, status)
+	before := m.gatewayConfig("rot-unknown")
+	faults := m.faultyStore(t)
+	commit := faults.add("commit", true)
+	check := faults.add("JOIN projects p ON p.id = k.project_id", false)
+
+	status, res := m.do("POST", "/project/rot-unknown/jwt-secret/rotate", adminToken, "")
+	require.Equal(t, http.StatusBadGateway, status, res)
+	require.Equal(t, 1, commit.hits, "the promotion's commit reached the server")
+	require.Equal(t, 1, check.hits, "the state check failed")
+	require.Equal(t, "rotation_failed", res["code"])
+	require.Equal(t, "promote", res["step"])
+
+	// The database: the new key is current, the version counted up.
+	cur := m.gatewayConfig("rot-unknown")
+	require.NotEqual(t, before.JWTKid, cur.JWTKid)
+	require.EqualValues(t, 2, cur.Version)
+
+	msg := res["error"].(string)
+	require.NotContains(t, msg, "rolled back")
+	require.NotContains(t, msg, "still the current one")
+	require.Contains(t, msg, "unknown")
+	require.Contains(t, msg, "GET /project/rot-unknown")
+	require.Contains(t, msg, cur.JWTKid, "the caller can tell whether the new key is current")
+	require.NotContains(t, msg, cur.JWTSecret)
+	require.NotContains(t, msg, before.JWTSecret)
+
+	status, p := m.do("GET", "/project/rot-unknown", adminToken, "")
+	require.Equal(t, http.StatusOK, status, p)
+	require.Equal(t, cur.JWTKid, p["jwt_kid"])
+	require.EqualValues(t, 2, p["jwt_version"])
+}
+
+// The promotion failed before its commit and the check failed as well:
+// the pending key is deleted, so "rolled back" is true and is said.
+func TestJWTRotationPromoteFailedCheckFailedRollsBack(t *testing.T) {
+	m := newTM(t)
+	status, _ := m.create("rot-unk-rb")
+	require.Equal(t, http.StatusCreated, status)
+	beforeVersion, beforeKeys := m.jwtState("rot-unk-rb")
+	faults := m.faultyStore(t)
+	promote := faults.add("FOR UPDATE", false)
+	check := faults.add("JOIN projects p ON p.id = k.project_id", false)
+
+	status, res := m.do("POST", "/project/rot-unk-rb/jwt-secret/rotate", adminToken, "")
+	require.Equal(t, http.StatusBadGateway, status, res)
+	require.Equal(t, 1, promote.hits)
+	require.Equal(t, 1, check.hits)
+	require.Equal(t, "promote", res["step"])
+	require.Contains(t, res["error"], "rolled back")
+	afterVersion, afterKeys := m.jwtState("rot-unk-rb")
+	require.Equal(t, beforeVersion, afterVersion)
+	require.Equal(t, beforeKeys, afterKeys)
+}
+
+// rotatedAndExpired creates a project, rotates its secret and ends the
+// previous key's overlap; it returns the previous key's id.
+func (m *tm) rotatedAndExpired(id string) string {
+	m.t.Helper()
+	status, body := m.create(id)
+	require.Equal(m.t, http.StatusCreated, status, body)
+	old := m.gatewayConfig(id).JWTKid
+	status, res := m.do("POST", "/project/"+id+"/jwt-secret/rotate", adminToken, "")
+	require.Equal(m.t, http.StatusOK, status, res)
+	_, err := m.app.Service.Store.Pool.Exec(context.Background(), "UPDATE jwt_keys SET accept_until = now() - interval '1 second' WHERE project_id = $1 AND status = 'rotated'", id)
+	require.NoError(m.t, err)
+	return old
+}
+
+func (m *tm) keyStatus(id, kid string) string {
+	m.t.Helper()
+	_, keys := m.jwtState(id)
+	for _, k := range keys {
+		if k.ID == kid {
+			return k.Status
+		}
+	}
+	return ""
+}
+
+// retirePass runs one pass and fails the test if it outlasts limit.
+func (m *tm) retirePass(t *testing.T, limit time.Duration) (time.Duration, error) {
+	t.Helper()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- m.app.Service.RetireRotatedKeys(context.Background()) }()
+	select {
+	case err := <-done:
+		return time.Since(start), err
+	case <-time.After(limit):
+		t.Fatalf("the retire pass did not end within %s", limit)
+		return 0, nil
+	}
+}
+
+// A pass whose database connection hangs ends at its deadline and gives
+// the advisory lock back, so the next pass (here or on another task) runs.
+func TestJWTRetirePassHungDatabase(t *testing.T) {
+	m := newTM(t)
+	old := m.rotatedAndExpired("rot-hung-db")
+	faults := m.faultyStore(t)
+	hung := faults.add("DELETE FROM jwt_keys WHERE status = 'pending'", false)
+	hung.hang = true
+	m.app.Service.Rotation.RetirePassTimeout = time.Second
+
+	took, err := m.retirePass(t, 10*time.Second)
+	require.Equal(t, 1, hung.hits)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, took, 5*time.Second)
+	require.Equal(t, "rotated", m.keyStatus("rot-hung-db", old))
+
+	var free bool
+	ctx := context.Background()
+	conn, err := m.app.Service.Store.Pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	require.NoError(t, conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext('supabase:jwt-retire'))").Scan(&free))
+	require.True(t, free, "the lock was released")
+	_, err = conn.Exec(ctx, "SELECT pg_advisory_unlock(hashtext('supabase:jwt-retire'))")
+	require.NoError(t, err)
+
+	_, err = m.retirePass(t, 30*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, "retired", m.keyStatus("rot-hung-db", old))
+}
+
+// A project whose Lambda hangs uses up its own deadline only: the pass
+// retires the other projects' keys, and the hung one goes last next time.
+func TestJWTRetirePassHungLambda(t *testing.T) {
+	m := newTM(t)
+	oldA := m.rotatedAndExpired("rot-hang-a")
+	oldB := m.rotatedAndExpired("rot-hang-b")
+	proxy := newLambdaProxy(t, m)
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before the proxy closes: it waits for this handler
+	proxy.hold = func(function string) {
+		if function == "postgrest-rot-hang-a" {
+			<-release
+		}
+	}
+	m.app.Service.Rotation.RetireProjectTimeout = time.Second
+	m.app.Service.Rotation.RetirePassTimeout = 20 * time.Second
+
+	took, err := m.retirePass(t, 15*time.Second)
+	require.Error(t, err)
+	require.Less(t, took, 10*time.Second)
+	require.Equal(t, "rotated", m.keyStatus("rot-hang-a", oldA))
+	require.Equal(t, "retired", m.keyStatus("rot-hang-b", oldB))
+
+	unblock()
+	_, err = m.retirePass(t, 30*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, "retired", m.keyStatus("rot-hang-a", oldA))
+}
+
+// Keys of a project whose Lambda is gone (a delete that failed after
+// removing it) are retired: there is nothing to recycle, and retrying
+// would fail and log every pass forever.
+func TestJWTRetireWithoutFunction(t *testing.T) {
+	m := newTM(t)
+	ctx := context.Background()
+	old := m.rotatedAndExpired("rot-nofn")
+	require.NoError(t, m.app.Service.Functions.Delete(ctx, "rot-nofn"))
+	require.NoError(t, m.app.Service.Store.SetStatus(ctx, "rot-nofn", "deprovisioning"))
+	var logs syncBuffer
+	m.app.Service.Log = slog.New(slog.NewTextHandler(&logs, nil))
+
+	require.NoError(t, m.app.Service.RetireRotatedKeys(ctx))
+	require.Equal(t, "retired", m.keyStatus("rot-nofn", old))
+	require.NoError(t, m.app.Service.RetireRotatedKeys(ctx))
+	require.Equal(t, 1, strings.Count(logs.String(), "nothing to recycle"), "logged once: %s", logs.String())
+	require.NotContains(t, logs.String(), "failed")
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -171,6 +171,12 @@ func (c *Client) Recycle(ctx context.Context, projectID string) error {
 	return nil
 }
 
+// IsNotFound says err comes from a function (or URL) that does not exist.
+func IsNotFound(err error) bool {
+	var nf *types.ResourceNotFoundException
+	return errors.As(err, &nf)
+}
+
 func (c *Client) pollInterval() time.Duration {
 	if c.Settings.PollInterval > 0 {
 		return c.Settings.PollInterval

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/apikey"
@@ -82,6 +83,12 @@ type Service struct {
 	Cache     Cache
 	Rotation  RotationSettings
 	Log       *slog.Logger
+
+	// retireFailed holds the projects the last retire pass could not
+	// finish; the next pass takes them last, so projects that keep hanging
+	// cannot use up every pass's deadline before the others get a turn.
+	retireMu     sync.Mutex
+	retireFailed map[string]bool
 }
 
 // StepError says which step failed; everything before it was undone.
@@ -364,6 +371,14 @@ type RotationSettings struct {
 	// Timeout bounds one rotation; a pending key older than three times
 	// this was left by a process that died and is removed.
 	Timeout time.Duration
+	// RetirePassTimeout bounds one retire pass, so a hung database
+	// connection or Lambda call cannot hold the pass (and its lock, which
+	// keeps the other tasks out) forever.
+	RetirePassTimeout time.Duration
+	// RetireProjectTimeout bounds one project within a pass, so one hung
+	// project leaves time for the others; default Timeout (a rotation's
+	// bound, which covers a recycle), at most RetirePassTimeout.
+	RetireProjectTimeout time.Duration
 }
 
 // Limits and defaults of the rotation settings.
@@ -374,12 +389,16 @@ const (
 	defaultRetire        = 60 * time.Second
 	defaultGatewayTTL    = 300 * time.Second
 	defaultRotateTimeout = 5 * time.Minute
+	// Two projects that hang up to their deadline still leave a pass
+	// time to finish.
+	defaultRetirePass = 2 * defaultRotateTimeout
 )
 
 // RotationSettingsFromEnv reads JWT_ROTATION_OVERLAP_SECONDS (default 1000),
-// JWT_RETIRE_INTERVAL_SECONDS (default 60) and GATEWAY_CACHE_TTL_SECONDS
-// (default 300). The overlap must cover a JWT's lifetime plus the time the
-// gateway's caches may still hold the previous secret.
+// JWT_RETIRE_INTERVAL_SECONDS (default 60), JWT_RETIRE_PASS_TIMEOUT_SECONDS
+// (default 600) and GATEWAY_CACHE_TTL_SECONDS (default 300). The overlap
+// must cover a JWT's lifetime plus the time the gateway's caches may still
+// hold the previous secret.
 func RotationSettingsFromEnv(getenv func(string) string) (RotationSettings, error) {
 	r := RotationSettings{Timeout: defaultRotateTimeout}
 	seconds := func(name string, def time.Duration, lo, hi int) (time.Duration, error) {
@@ -398,6 +417,11 @@ func RotationSettingsFromEnv(getenv func(string) string) (RotationSettings, erro
 		return r, err
 	}
 	if r.RetireInterval, err = seconds("JWT_RETIRE_INTERVAL_SECONDS", defaultRetire, 1, 3600); err != nil {
+		return r, err
+	}
+	// At least a minute: a recycle that waits out another update needs
+	// some.
+	if r.RetirePassTimeout, err = seconds("JWT_RETIRE_PASS_TIMEOUT_SECONDS", defaultRetirePass, 60, 3600); err != nil {
 		return r, err
 	}
 	minOverlap := int((jwtLifetime + r.GatewayCacheTTL + gatewayMemoryCache).Seconds())
@@ -431,24 +455,37 @@ func (s *Service) rotation() RotationSettings {
 var ErrRotationInProgress = store.ErrRotationInProgress
 
 // RotationError is a failed rotation. RolledBack says the database is as
-// before it (previous secret current, same version, no pending key);
-// otherwise the previous secret is still current but the unused pending
-// key is left until the retire loop removes it.
+// before it (previous secret current, same version, no pending key).
+// Unknown says the promotion may have committed: its reply was lost and
+// neither the state check nor discarding the pending key could tell, so
+// the new key may be current. Otherwise the previous secret is still
+// current but the unused pending key is left until the retire loop removes
+// it.
 type RotationError struct {
 	Step       string
 	RolledBack bool
+	Unknown    bool
+	// ProjectID and KeyID (the new key's id, not secret: JWTs carry it as
+	// kid) let the caller check an unknown outcome.
+	ProjectID, KeyID string
 	// PendingMaxAge is when a left-behind pending key is removed.
 	PendingMaxAge time.Duration
 	Err           error
 }
 
 func (e *RotationError) Error() string {
-	return fmt.Sprintf("jwt rotation step %s failed (rolled back: %t): %v", e.Step, e.RolledBack, e.Err)
+	return fmt.Sprintf("jwt rotation step %s failed (rolled back: %t, outcome unknown: %t): %v", e.Step, e.RolledBack, e.Unknown, e.Err)
 }
 func (e *RotationError) Unwrap() error { return e.Err }
 
-// Message is the caller's account of the state after the failure.
+// Message is the caller's account of the state after the failure; it
+// claims only what the database confirmed.
 func (e *RotationError) Message() string {
+	if e.Unknown {
+		return fmt.Sprintf("JWT secret rotation failed at step %s and its outcome is unknown: the database did not confirm whether the new key %s became current (with the version counted up) or the previous secret remained current. "+
+			"GET /project/%s shows jwt_kid and jwt_version: if jwt_kid is %s the rotation took effect (gateways pick the new secret up within their cache TTL); otherwise retry the rotation (while the unused new key is still pending it answers 409 rotation_in_progress, for at most %d minutes)",
+			e.Step, e.KeyID, e.ProjectID, e.KeyID, int((e.PendingMaxAge+time.Minute-1)/time.Minute))
+	}
 	if e.RolledBack {
 		return fmt.Sprintf("JWT secret rotation failed at step %s and was rolled back: the previous secret is still the current one (same version) and the new key was discarded before anything was signed with it; the rotation can be retried", e.Step)
 	}
@@ -482,7 +519,9 @@ type Rotation struct {
 //     with the versioned script (a failure there is reported, the rotation
 //     stands: the cache TTL bounds how long gateways keep the old secret).
 //
-// A failure in 1–3 discards the pending key, leaving everything as before.
+// A failure in 1–3 discards the pending key, leaving everything as before;
+// when the promotion may have committed and neither the state check nor the
+// discard can tell, the error says the outcome is unknown instead.
 // The retire loop later recycles the Lambda again once the overlap ended.
 func (s *Service) RotateJWTSecret(ctx context.Context, projectID string) (*Rotation, error) {
 	if _, err := s.activeProject(ctx, projectID); err != nil {
@@ -510,21 +549,38 @@ func (s *Service) RotateJWTSecret(ctx context.Context, projectID string) (*Rotat
 		}
 		return nil, &RotationError{Step: "record", RolledBack: true, Err: err}
 	}
+	// promoteTried: from the promotion on, a key that is no longer pending
+	// may have become current.
+	promoteTried := false
 	fail := func(step string, err error) (*Rotation, error) {
 		undoCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, derr := s.Store.DeletePendingJWTKey(undoCtx, keyID)
+		deleted, derr := s.Store.DeletePendingJWTKey(undoCtx, keyID)
 		if derr != nil {
 			s.Log.Error("discarding the pending JWT key failed", "project_id", projectID, "error", derr.Error())
 		}
-		s.Log.Warn("jwt secret rotation failed", "project_id", projectID, "step", step, "rolled_back", derr == nil, "error", err.Error())
-		return nil, &RotationError{Step: step, RolledBack: derr == nil, PendingMaxAge: pendingMaxAge, Err: err}
+		rerr := &RotationError{Step: step, ProjectID: projectID, KeyID: keyID, PendingMaxAge: pendingMaxAge, Err: err}
+		switch {
+		case deleted:
+			// The promotion only changes a pending key, so with the key
+			// deleted it cannot have happened, nor happen later.
+			rerr.RolledBack = true
+		case promoteTried:
+			rerr.Unknown = true
+		default:
+			// Before the promotion the previous secret is current for
+			// sure; a key already gone was removed as stale.
+			rerr.RolledBack = derr == nil
+		}
+		s.Log.Warn("jwt secret rotation failed", "project_id", projectID, "step", step, "rolled_back", rerr.RolledBack, "outcome_unknown", rerr.Unknown, "error", err.Error())
+		return nil, rerr
 	}
 
 	if err := s.Functions.Recycle(ctx, projectID); err != nil {
 		return fail("lambda", err)
 	}
 
+	promoteTried = true
 	version, acceptUntil, err := s.Store.PromoteJWTKey(ctx, projectID, keyID, r.Overlap)
 	if err != nil {
 		// An error may come back for a commit that happened: the database
@@ -577,15 +633,28 @@ func (s *Service) writeThrough(ctx context.Context, projectID string, ttl time.D
 
 // RetireRotatedKeys recycles the Lambda of every project whose rotated keys
 // are past their overlap, so warm instances drop them, then marks them
-// retired; a project whose recycle fails is retried on the next call. It
-// also removes pending keys left by a rotation whose process died. One
-// tenant-manager task runs it at a time (the others skip).
+// retired; a project whose recycle fails is retried on the next call, one
+// whose Lambda no longer exists has nothing to recycle and its keys are
+// retired. It also removes pending keys left by a rotation whose process
+// died. One tenant-manager task runs it at a time (the others skip). The
+// pass and each project in it have deadlines, so a hung dependency ends
+// the pass and releases the lock instead of stalling retirement.
 func (s *Service) RetireRotatedKeys(ctx context.Context) error {
-	// Only Timeout is read: the loop runs beside requests and tests.
-	timeout := s.Rotation.Timeout
+	// Only these settings are read: the loop runs beside requests and
+	// tests.
+	timeout, passTimeout, projectTimeout := s.Rotation.Timeout, s.Rotation.RetirePassTimeout, s.Rotation.RetireProjectTimeout
 	if timeout <= 0 {
 		timeout = defaultRotateTimeout
 	}
+	if passTimeout <= 0 {
+		passTimeout = defaultRetirePass
+	}
+	if projectTimeout <= 0 {
+		projectTimeout = timeout
+	}
+	projectTimeout = min(projectTimeout, passTimeout)
+	ctx, cancel := context.WithTimeout(ctx, passTimeout)
+	defer cancel()
 	_, err := s.Store.TryExclusive(ctx, "supabase:jwt-retire", func(ctx context.Context) error {
 		if n, err := s.Store.DeleteStalePendingKeys(ctx, 3*timeout); err != nil {
 			return err
@@ -596,27 +665,70 @@ func (s *Service) RetireRotatedKeys(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		projects := make([]string, 0, len(due))
-		for p := range due {
-			projects = append(projects, p)
-		}
-		sort.Strings(projects)
+		projects := s.retireOrder(due)
+		failed := map[string]bool{}
 		var errs []error
-		for _, projectID := range projects {
-			if err := s.Functions.Recycle(ctx, projectID); err != nil {
-				s.Log.Warn("recycling the Lambda to retire rotated JWT keys failed; retried next time", "project_id", projectID, "error", err.Error())
-				errs = append(errs, err)
-				continue
+		for i, projectID := range projects {
+			if ctx.Err() != nil {
+				for _, p := range projects[i:] {
+					failed[p] = true
+				}
+				errs = append(errs, fmt.Errorf("the retire pass ran out of time (%s) with %d projects left for the next one: %w", passTimeout, len(projects)-i, ctx.Err()))
+				break
 			}
-			if err := s.Store.RetireJWTKeys(ctx, due[projectID]); err != nil {
+			if err := s.retireProject(ctx, projectID, due[projectID], projectTimeout); err != nil {
+				failed[projectID] = true
 				errs = append(errs, err)
-				continue
 			}
-			s.Log.Info("rotated JWT keys retired", "project_id", projectID, "keys", len(due[projectID]))
 		}
+		s.retireMu.Lock()
+		s.retireFailed = failed
+		s.retireMu.Unlock()
 		return errors.Join(errs...)
 	})
 	return err
+}
+
+// retireOrder sorts the due projects by id, those the previous pass could
+// not finish last.
+func (s *Service) retireOrder(due map[string][]string) []string {
+	s.retireMu.Lock()
+	last := s.retireFailed
+	s.retireMu.Unlock()
+	projects := make([]string, 0, len(due))
+	for p := range due {
+		projects = append(projects, p)
+	}
+	sort.Slice(projects, func(i, j int) bool {
+		if last[projects[i]] != last[projects[j]] {
+			return !last[projects[i]]
+		}
+		return projects[i] < projects[j]
+	})
+	return projects
+}
+
+// retireProject recycles one project's Lambda and retires its expired keys
+// within timeout.
+func (s *Service) retireProject(ctx context.Context, projectID string, keys []string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := s.Functions.Recycle(ctx, projectID); err != nil {
+		if !lambdas.IsNotFound(err) {
+			s.Log.Warn("recycling the Lambda to retire rotated JWT keys failed; retried next time", "project_id", projectID, "error", err.Error())
+			return err
+		}
+		// No function, no instance that could still hold the keys (e.g. a
+		// delete that failed after removing it); retrying would only log
+		// the same failure every pass.
+		s.Log.Warn("the project's Lambda does not exist: nothing to recycle, retiring its rotated JWT keys", "project_id", projectID)
+	}
+	if err := s.Store.RetireJWTKeys(ctx, keys); err != nil {
+		s.Log.Warn("marking rotated JWT keys retired failed; retried next time", "project_id", projectID, "error", err.Error())
+		return err
+	}
+	s.Log.Info("rotated JWT keys retired", "project_id", projectID, "keys", len(keys))
+	return nil
 }
 
 // RetireLoop runs RetireRotatedKeys every interval until ctx ends.

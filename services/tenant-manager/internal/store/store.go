@@ -57,13 +57,19 @@ type Project struct {
 	FunctionURL  *string   `json:"function_url"`
 	FunctionARN  *string   `json:"function_arn"`
 	CreatedAt    time.Time `json:"created_at"`
+	// JWTKid is the id of the current JWT key (public: JWTs carry it as
+	// kid) and JWTVersion the project's key counter, so a caller can tell
+	// whether a rotation took effect.
+	JWTKid     *string `json:"jwt_kid"`
+	JWTVersion int64   `json:"jwt_version"`
 }
 
-const projectCols = "id, status, worker_id, function_name, function_url, function_arn, created_at"
+const projectCols = "id, status, worker_id, function_name, function_url, function_arn, created_at, jwt_version, " +
+	"(SELECT k.id::text FROM jwt_keys k WHERE k.project_id = projects.id AND k.status = 'current') AS jwt_kid"
 
 func scanProject(row pgx.Row) (Project, error) {
 	var p Project
-	err := row.Scan(&p.ID, &p.Status, &p.WorkerID, &p.FunctionName, &p.FunctionURL, &p.FunctionARN, &p.CreatedAt)
+	err := row.Scan(&p.ID, &p.Status, &p.WorkerID, &p.FunctionName, &p.FunctionURL, &p.FunctionARN, &p.CreatedAt, &p.JWTVersion, &p.JWTKid)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, ErrNotFound
 	}
