@@ -47,7 +47,7 @@ func testSigner() *callerid.Signer {
 	}
 }
 
-// checkIdentity asserts the §6.6 header shape and returns an error message
+// checkIdentity asserts the caller-identity header shape and returns an error message
 // when it is wrong, as the tenant-manager would with a 401.
 func checkIdentity(h string) error {
 	raw, err := base64.StdEncoding.DecodeString(h)

@@ -1,4 +1,4 @@
-// Package bootstrap fetches a tenant's PostgREST configuration (SPEC §6.3)
+// Package bootstrap fetches a tenant's PostgREST configuration
 // and turns it into PostgREST's environment.
 package bootstrap
 

@@ -13,7 +13,7 @@ import (
 // BenchmarkProvision measures the control-plane part of provisioning
 // (platform rows, tenant database on a real PostgreSQL 16, Lambda and URL
 // on moto, Kong Admin API) through the HTTP API: p50/p95 latency one at a
-// time, then throughput with 10 concurrent creates. SPEC §8: p50 <= 500 ms.
+// time, then throughput with 10 concurrent creates. The target is p50 <= 500 ms.
 //
 //	go test ./internal/app -run '^$' -bench Provision -benchtime 20x
 func BenchmarkProvision(b *testing.B) {

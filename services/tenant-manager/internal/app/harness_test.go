@@ -256,7 +256,7 @@ func (m *tm) create(id string) (int, map[string]any) {
 	return m.do("POST", "/project/create-pgrest-lambda", adminToken, `{"projectId":"`+id+`"}`)
 }
 
-// identity signs the §6.6 X-Caller-Identity as a session of roleARN.
+// identity signs the X-Caller-Identity header as a session of roleARN.
 func identity(t testing.TB, roleARN, session string, at time.Time) string {
 	t.Helper()
 	ctx := context.Background()

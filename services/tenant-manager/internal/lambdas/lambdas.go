@@ -1,5 +1,5 @@
 // Package lambdas creates and deletes a tenant's PostgREST Lambda
-// (postgrest-{id}) and its AWS_IAM Function URL (SPEC §6.1 step 5).
+// (postgrest-{id}) and its AWS_IAM Function URL (provisioning step 5).
 package lambdas
 
 import (

@@ -1,5 +1,5 @@
 // Package worker creates and drops a tenant's database on a worker RDS
-// instance (SPEC §6.1 step 4). It runs as the instance's master user, which
+// instance (provisioning step 4). It runs as the instance's master user, which
 // on RDS is not a superuser (CREATEDB CREATEROLE only): everything here
 // works with exactly those rights. Identifiers are always quoted with
 // pgx.Identifier; nothing is formatted into SQL raw.
