@@ -117,7 +117,7 @@ func NewDatabases(scope constructs.Construct, id string, props *DatabasesProps) 
 
 		var s []suppression
 		s = append(s,
-			suppression{"RDS11", "PostgreSQL clients (Kong, PostgREST, postgres-meta) expect 5432; a non-default port adds no protection because only the security groups of SPEC §5 reach the instance."},
+			suppression{"RDS11", "PostgreSQL clients (Kong, PostgREST, postgres-meta) expect 5432; a non-default port adds no protection because only the platform's own security groups reach the instance."},
 		)
 		if !in.MultiAz {
 			s = append(s, suppression{"RDS3", fmt.Sprintf("Multi-AZ is off for %s by config (database multiAz=false), a cost choice for small deployments; set multiAz to true for production.", name)})

@@ -1,5 +1,6 @@
 // Package platform holds one typed construct per concern of the Supabase
-// platform (SPEC §5). The stack in package stacks only composes them.
+// platform (docs/architecture.md). The stack in package stacks only
+// composes them.
 //
 // The folder is named constructs/ as the spec lays out; the package is named
 // platform so it does not collide with constructs-go's "constructs".

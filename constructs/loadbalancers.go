@@ -16,7 +16,7 @@ import (
 
 // InternalConfigPaths answer 404 at the manager ALB: only callers inside the
 // VPC (the gateway, tenant functions) may reach them, and they prove their
-// identity there too (SPEC §6.6).
+// identity there too (docs/architecture.md, "Config API identity").
 var InternalConfigPaths = []string{"/project/*/config", "/project/*/postgrest-config"}
 
 // ManagementPaths are what the manager ALB forwards.

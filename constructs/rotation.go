@@ -27,7 +27,7 @@ type rotationProps struct {
 
 // rotateSecret rotates a PostgreSQL secret every 30 days. The rotation
 // Lambda runs with the DbAdmin group, whose 5432 access is already in the
-// SPEC §5 matrix; the target is given with a literal port so the rule CDK
+// security-group matrix (docs/architecture.md); the target is given with a literal port so the rule CDK
 // adds is that same rule, not a second one on the instance's port
 // attribute (which is what AddRotationSingleUser would add).
 func rotateSecret(scope constructs.Construct, id string, p rotationProps) awssecretsmanager.SecretRotation {

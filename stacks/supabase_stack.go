@@ -1,5 +1,5 @@
 // Package stacks holds SupabaseStack, which composes the constructs of
-// package platform into the whole platform (SPEC §5).
+// package platform into the whole platform (docs/architecture.md).
 package stacks
 
 import (
@@ -149,6 +149,7 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 		SecurityGroup: sgs.Kong, Targets: lbs.KongTargets, TaskRole: iam.KongTaskRole,
 		Database: dbs.Primary.Instance, Login: bootstrap.KongSecret, Redis: cache.Endpoint(),
 		PlatformDomain: domain, JwtTTLSeconds: cfg.Gateway.JwtTTLSeconds, CacheTTLSeconds: cfg.Gateway.CacheTTLSeconds,
+		RateLimit: cfg.Gateway.RateLimit,
 	})
 	var workers []platform.WorkerEndpoint
 	for i, w := range dbs.Workers {
@@ -162,6 +163,13 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 			ImageURI: tenantLambda.Image.ImageUri(), ImageRepository: tenantLambda.Image.Repository(), Role: iam.TenantLambdaRole,
 			SubnetIDs:     awscdk.Fn_Join(jsii.String(","), network.Vpc.SelectSubnets(platform.PrivateSubnets()).SubnetIds),
 			SecurityGroup: sgs.Lambda, MemoryMiB: cfg.TenantLambda.MemoryMiB, TimeoutSeconds: cfg.TenantLambda.TimeoutSeconds,
+			ReservedConcurrency: cfg.TenantLambda.ReservedConcurrency,
+			LogRetentionDays:    cfg.Logs.RetentionDays, RetainLogGroup: cfg.TenantLambda.LogGroupOnDelete == "retain",
+		},
+		Databases: platform.TenantDatabaseSettings{
+			ConnectionLimit:                      cfg.TenantDatabase.ConnectionLimit,
+			AnonStatementTimeoutSeconds:          cfg.TenantDatabase.AnonStatementTimeoutSeconds,
+			AuthenticatedStatementTimeoutSeconds: cfg.TenantDatabase.AuthenticatedStatementTimeoutSeconds,
 		},
 		JwtTTLSeconds: cfg.Gateway.JwtTTLSeconds, GatewayCacheTTLSeconds: cfg.Gateway.CacheTTLSeconds,
 		GatewayRole: iam.KongTaskRole, AdminToken: secrets.AdminToken, EncryptionKey: secrets.EncryptionKey,

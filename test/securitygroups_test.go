@@ -41,7 +41,7 @@ func sgNames(t *testing.T, s *synthesized) map[string]string {
 		desc, _ := props(r)["GroupDescription"].(string)
 		name, ok := byDescription[strings.TrimPrefix(desc, "Supabase platform: ")]
 		if !ok {
-			t.Errorf("security group %s (%q) is not part of the SPEC §5 matrix", id, desc)
+			t.Errorf("security group %s (%q) is not part of the security-group matrix of docs/architecture.md", id, desc)
 			continue
 		}
 		names[id] = name
@@ -97,7 +97,8 @@ func ingressRules(t *testing.T, s *synthesized) []rule {
 	return rules
 }
 
-// expectedMatrix is SPEC §5's table for a given mode and admin CIDRs.
+// expectedMatrix is the security-group matrix of docs/architecture.md for a
+// given mode and admin CIDRs.
 func expectedMatrix(tls bool, adminCidrs []string) []rule {
 	listener := []int{80}
 	if tls {

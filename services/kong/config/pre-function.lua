@@ -1,5 +1,6 @@
 -- Kong pre-function (access phase) of the /rest/v1 and /functions/v1 routes,
--- SPEC §2 step 3. render.lua puts the platform domain in PLATFORM_DOMAIN
+-- which takes the project from the Host or X-Project-ID (docs/architecture.md,
+-- "Request path"). render.lua puts the platform domain in PLATFORM_DOMAIN
 -- ("" in no-domain mode).
 local PLATFORM_DOMAIN = __PLATFORM_DOMAIN__
 

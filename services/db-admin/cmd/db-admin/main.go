@@ -1,4 +1,4 @@
-// Command db-admin is the db-admin Lambda (SPEC §6.4).
+// Command db-admin is the db-admin Lambda (see docs/architecture.md).
 //
 // Environment: INSTANCES (JSON object: instance name → master secret ARN,
 // e.g. {"primary": "arn:…", "supabase-worker-01": "arn:…"}), DB_SSLMODE

@@ -1,4 +1,4 @@
-// Package admin implements the db-admin Lambda (SPEC §6.4): admin and debug
+// Package admin implements the db-admin Lambda: admin and debug
 // operations on the platform's RDS instances, and the CloudFormation custom
 // resource that bootstraps the primary.
 package admin
