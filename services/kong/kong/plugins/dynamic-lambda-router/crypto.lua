@@ -29,6 +29,49 @@ else
   M.backend = "luaossl"
 end
 
+-- Public-key signatures for third-party ID tokens. Keys are loaded from a
+-- PEM SubjectPublicKeyInfo, which both libraries read the same way, and
+-- every failure of the library (which luaossl throws) is a plain false.
+local public_key, verify_sha256
+local ok_pkey, resty_pkey = pcall(require, "resty.openssl.pkey")
+if M.backend == "resty.openssl" and ok_pkey then
+  public_key = function(pem)
+    return resty_pkey.new(pem, { format = "PEM", type = "pu" })
+  end
+  verify_sha256 = function(key, msg, sig)
+    local d = resty_digest.new("sha256")
+    if not d or not d:update(msg) then return false end
+    return key:verify(sig, d) == true
+  end
+else
+  local pkey = require("openssl.pkey")
+  local digest = require("openssl.digest")
+  public_key = function(pem)
+    local ok, key = pcall(pkey.new, pem, "PEM")
+    if not ok then return nil, tostring(key) end
+    return key
+  end
+  verify_sha256 = function(key, msg, sig)
+    local d = digest.new("sha256")
+    d:update(msg)
+    return key:verify(sig, d) == true
+  end
+end
+
+-- public_key(pem) -> a key object, or nil and an error
+function M.public_key(pem)
+  local ok, key, err = pcall(public_key, pem)
+  if not ok then return nil, tostring(key) end
+  return key, err
+end
+
+-- verify_sha256(key, msg, sig) -> true when sig is key's signature of
+-- SHA-256(msg): PKCS#1 v1.5 for RSA, DER ECDSA-Sig-Value for EC.
+function M.verify_sha256(key, msg, sig)
+  local ok, res = pcall(verify_sha256, key, msg, sig)
+  return ok and res == true
+end
+
 -- hmac_sha256(key, msg) -> 32 raw bytes
 M.hmac_sha256 = hmac_sha256
 -- sha256(msg) -> 32 raw bytes
@@ -64,5 +107,38 @@ end
 function M.base64(s) return encode(s, b64, true) end
 -- base64url without padding, for JWTs.
 function M.base64url(s) return encode(s, b64url, false) end
+
+local b64url_value = {}
+for i = 1, #b64url do b64url_value[byte(b64url, i)] = i - 1 end
+local char, floor = string.char, math.floor
+
+-- base64url_decode(s) -> bytes, or nil when s is not unpadded base64url
+-- (any other character, a length that no encoding has, or stray bits in
+-- the last character: one value has one encoding, so an altered token
+-- cannot keep its signature).
+function M.base64url_decode(s)
+  if type(s) ~= "string" or #s % 4 == 1 then return nil end
+  local out, n = {}, 0
+  local len = #s
+  for i = 1, len, 4 do
+    local a, b, c, d = byte(s, i, i + 3)
+    local va, vb = b64url_value[a], b64url_value[b]
+    local vc, vd = c and b64url_value[c], d and b64url_value[d]
+    if not va or not vb or (c and not vc) or (d and not vd) then return nil end
+    local v = va * 262144 + vb * 4096 + (vc or 0) * 64 + (vd or 0)
+    local b1, b2, b3 = floor(v / 65536), floor(v / 256) % 256, v % 256
+    n = n + 1
+    if not c then
+      if b2 ~= 0 or b3 ~= 0 then return nil end
+      out[n] = char(b1)
+    elseif not d then
+      if b3 ~= 0 then return nil end
+      out[n] = char(b1, b2)
+    else
+      out[n] = char(b1, b2, b3)
+    end
+  end
+  return concat(out)
+end
 
 return M
