@@ -19,9 +19,11 @@ type Config struct {
 	Cache        Cache             `json:"cache"`
 	Services     Services          `json:"services"`
 	TenantLambda TenantLambda      `json:"tenantLambda"`
-	Gateway      Gateway           `json:"gateway"`
-	Logs         Logs              `json:"logs"`
-	Alarms       Alarms            `json:"alarms"`
+	// TenantDatabase holds the guards applied inside every tenant database.
+	TenantDatabase TenantDatabase `json:"tenantDatabase"`
+	Gateway        Gateway        `json:"gateway"`
+	Logs           Logs           `json:"logs"`
+	Alarms         Alarms         `json:"alarms"`
 	// StudioAuth is how Supabase Studio authenticates its users: "auto"
 	// (the default: "cognito" with a domain, "basic" without), "cognito"
 	// (ALB authentication with a Cognito user pool of the stack; needs a
@@ -100,6 +102,9 @@ type Instance struct {
 type Worker struct {
 	ID         string `json:"id"`
 	MaxTenants int    `json:"maxTenants"`
+	// MaxConnections overrides the RDS default max_connections of the
+	// instance class, for the connection budget check.
+	MaxConnections *int `json:"maxConnections,omitempty"`
 	Instance
 }
 
@@ -158,14 +163,38 @@ func (s Service) Max() int {
 }
 
 type TenantLambda struct {
-	MemoryMiB           int  `json:"memoryMiB"`
-	TimeoutSeconds      int  `json:"timeoutSeconds"`
+	MemoryMiB      int `json:"memoryMiB"`
+	TimeoutSeconds int `json:"timeoutSeconds"`
+	// ReservedConcurrency is applied to every tenant function at creation
+	// (nil: none); a project may have its own.
 	ReservedConcurrency *int `json:"reservedConcurrency,omitempty"`
+	// AccountConcurrency is the account's regional Lambda quota, which
+	// reserved concurrency must leave 100 of.
+	AccountConcurrency int `json:"accountConcurrency"`
+	// LogGroupOnDelete is "delete" or "retain": the fate of a tenant
+	// function's log group when the tenant is deleted.
+	LogGroupOnDelete string `json:"logGroupOnDelete"`
+}
+
+// TenantDatabase bounds what one tenant can take of a shared worker.
+type TenantDatabase struct {
+	ConnectionLimit                      int `json:"connectionLimit"`
+	ReservedConnections                  int `json:"reservedConnections"`
+	AnonStatementTimeoutSeconds          int `json:"anonStatementTimeoutSeconds"`
+	AuthenticatedStatementTimeoutSeconds int `json:"authenticatedStatementTimeoutSeconds"`
 }
 
 type Gateway struct {
-	JwtTTLSeconds   int `json:"jwtTtlSeconds"`
-	CacheTTLSeconds int `json:"cacheTtlSeconds"`
+	JwtTTLSeconds   int       `json:"jwtTtlSeconds"`
+	CacheTTLSeconds int       `json:"cacheTtlSeconds"`
+	RateLimit       RateLimit `json:"rateLimit"`
+}
+
+// RateLimit is a token bucket per project: RPS tokens a second (0: no
+// limit), at most Burst at once.
+type RateLimit struct {
+	RPS   int `json:"rps"`
+	Burst int `json:"burst"`
 }
 
 type Logs struct {

@@ -35,7 +35,7 @@ func TestDefaultsFillWhatIsOmitted(t *testing.T) {
 	require.Len(t, cfg.Database.Workers, 2)
 	require.Equal(t, "db.t3.micro", cfg.Database.Workers[1].InstanceClass, "worker defaults apply to each entry")
 	require.Equal(t, 3, cfg.Database.Workers[1].MaxTenants)
-	require.Equal(t, 50, cfg.Database.Workers[0].MaxTenants)
+	require.Equal(t, 20, cfg.Database.Workers[0].MaxTenants)
 	require.Equal(t, 512, cfg.Services.Kong.CPU)
 	require.Equal(t, "16.13", cfg.Database.EngineVersion)
 }
@@ -141,6 +141,18 @@ func TestInvalidConfigs(t *testing.T) {
 			[]string{"c.json: must be an object, got an array"}},
 		{"empty file", ``,
 			[]string{"c.json: file is empty"}},
+		{"connection budget of a worker", `{"adminCidrs": ["198.51.100.0/24"], "database": {"workers": [{"id": "w1"}, {"id": "w2", "maxTenants": 50}]}}`,
+			[]string{"c.json: database.workers[1].maxTenants: 50 tenants x tenantDatabase.connectionLimit 4 + tenantDatabase.reservedConnections 20 = 220 connections, more than the 112 max_connections of db.t3.micro: one busy tenant per slot could exhaust the worker; lower maxTenants to 23, or lower tenantDatabase.connectionLimit to 1, or choose a larger instanceClass"}},
+		{"connection limit beyond any tenant count", `{"adminCidrs": ["198.51.100.0/24"], "tenantDatabase": {"connectionLimit": 100}}`,
+			[]string{"c.json: database.workers[0].maxTenants: 20 tenants x tenantDatabase.connectionLimit 100 + tenantDatabase.reservedConnections 20 = 2020 connections, more than the 112 max_connections of db.t3.micro: one busy tenant per slot could exhaust the worker; lower tenantDatabase.connectionLimit to 4, or choose a larger instanceClass"}},
+		{"unknown instance class needs maxConnections", `{"adminCidrs": ["198.51.100.0/24"], "database": {"workers": [{"id": "w1", "instanceClass": "db.x2g.large"}]}}`,
+			[]string{"c.json: database.workers[0].instanceClass: cannot tell the max_connections of db.x2g.large for the connection budget: set database.workers[0].maxConnections"}},
+		{"reserved concurrency over the account", `{"adminCidrs": ["198.51.100.0/24"], "tenantLambda": {"reservedConcurrency": 50}}`,
+			[]string{"c.json: tenantLambda.reservedConcurrency: 20 tenants (all workers' maxTenants) x 50 = 1000 reserved, more than tenantLambda.accountConcurrency 1000 - 100 that Lambda keeps unreserved = 900: lower it to at most 45, or raise the account's quota and accountConcurrency"}},
+		{"log group policy", `{"adminCidrs": ["198.51.100.0/24"], "tenantLambda": {"logGroupOnDelete": "keep"}}`,
+			[]string{`c.json: tenantLambda.logGroupOnDelete: "keep" is not a log group policy (delete, retain)`}},
+		{"rate limit burst", `{"adminCidrs": ["198.51.100.0/24"], "gateway": {"rateLimit": {"rps": 10, "burst": 0}}}`,
+			[]string{"c.json: gateway.rateLimit.burst: must be"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("c.json", []byte(tc.json))
@@ -397,4 +409,16 @@ func sortedKeys(m map[string]reflect.Type) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// A worker's own max_connections (set in its parameter group, or of a
+// class the table lacks) replaces the class default in the budget.
+func TestConnectionBudgetUsesMaxConnections(t *testing.T) {
+	_, err := Parse("c.json", []byte(`{"adminCidrs": ["198.51.100.0/24"], "database": {"workers": [{"id": "w1", "maxTenants": 50, "maxConnections": 220}, {"id": "w2", "instanceClass": "db.x2g.large", "maxConnections": 500}]}}`))
+	require.NoError(t, err)
+	_, err = Parse("c.json", []byte(`{"adminCidrs": ["198.51.100.0/24"], "database": {"workers": [{"id": "w1", "maxTenants": 50, "maxConnections": 219}]}}`))
+	require.ErrorContains(t, err, "= 220 connections, more than the 219 max_connections")
+	got, ok := DefaultMaxConnections("db.r6g.large")
+	require.True(t, ok)
+	require.Equal(t, 16*(1<<30)/9531392, got)
 }

@@ -34,10 +34,14 @@ func Default() Config {
 			Functions:     Service{CPU: 256, MemoryMiB: 512, DesiredCount: 1},
 			PostgresMeta:  Service{CPU: 256, MemoryMiB: 512, DesiredCount: 1},
 		},
-		TenantLambda: TenantLambda{MemoryMiB: 512, TimeoutSeconds: 30},
-		Gateway:      Gateway{JwtTTLSeconds: 300, CacheTTLSeconds: 300},
-		Logs:         Logs{RetentionDays: 30},
-		StudioAuth:   StudioAuthAuto,
+		TenantLambda: TenantLambda{MemoryMiB: 512, TimeoutSeconds: 30, AccountConcurrency: 1000, LogGroupOnDelete: "delete"},
+		TenantDatabase: TenantDatabase{
+			ConnectionLimit: 4, ReservedConnections: 20,
+			AnonStatementTimeoutSeconds: 3, AuthenticatedStatementTimeoutSeconds: 8,
+		},
+		Gateway:    Gateway{JwtTTLSeconds: 300, CacheTTLSeconds: 300, RateLimit: RateLimit{RPS: 100, Burst: 200}},
+		Logs:       Logs{RetentionDays: 30},
+		StudioAuth: StudioAuthAuto,
 	}
 }
 
@@ -53,5 +57,7 @@ func defaultInstance() Instance {
 }
 
 func defaultWorker(id string) Worker {
-	return Worker{ID: id, MaxTenants: 50, Instance: defaultInstance()}
+	// 20 tenants x 4 connections + 20 reserved fit the 112 connections of
+	// a db.t3.micro.
+	return Worker{ID: id, MaxTenants: 20, Instance: defaultInstance()}
 }

@@ -88,6 +88,7 @@ func (c *Config) crossFieldProblems(schema []Problem) []Problem {
 	c.validateNetwork(v)
 	c.validateDatabase(v)
 	c.validateServices(v)
+	c.validateCapacity(v)
 	if c.StudioAuth == StudioAuthCognito && !c.HasDomain() {
 		v.add("studioAuth", `"cognito" needs a domain: load balancers authenticate only on HTTPS listeners; set "domain", or use "basic"`)
 	}

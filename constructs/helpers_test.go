@@ -402,3 +402,5 @@ func (x *tmpl) secretOfUser(t *testing.T, user string) (map[string]any, string) 
 	t.Fatalf("no secret for user %s", user)
 	return nil, ""
 }
+
+func ptr[T any](v T) *T { return &v }

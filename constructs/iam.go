@@ -29,6 +29,15 @@ func TenantFunctionsArn() *string {
 	})
 }
 
+// TenantFunctionLogGroupsArn covers the log groups of the tenant
+// functions, and their streams.
+func TenantFunctionLogGroupsArn() *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":logs:"), awscdk.Aws_REGION(),
+		jsii.String(":"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":log-group:/aws/lambda/postgrest-*"),
+	})
+}
+
 func NewIAM(scope constructs.Construct, id string, props *IAMProps) *IAM {
 	this := constructs.NewConstruct(scope, jsii.String(id))
 	ecsTasks := awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil)

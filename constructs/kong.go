@@ -35,6 +35,9 @@ type KongProps struct {
 	// JwtTTLSeconds and CacheTTLSeconds are the minted JWTs' lifetime and
 	// the Redis cache TTL of project configuration.
 	JwtTTLSeconds, CacheTTLSeconds int
+	// RateLimit is every project's request budget unless the project has
+	// its own.
+	RateLimit config.RateLimit
 }
 
 // Kong is the API gateway: key-auth and ACL on Kong's database, then the
@@ -71,6 +74,8 @@ func NewKong(scope constructs.Construct, id string, props *KongProps) *Kong {
 			"PLATFORM_DOMAIN":    jsii.String(props.PlatformDomain),
 			"JWT_TTL_SECONDS":    num(props.JwtTTLSeconds),
 			"CACHE_TTL_SECONDS":  num(props.CacheTTLSeconds),
+			"RATE_LIMIT_RPS":     num(props.RateLimit.RPS),
+			"RATE_LIMIT_BURST":   num(props.RateLimit.Burst),
 			// Kong's default (0) caches consumers and keys forever and
 			// relies on invalidation events from its database: if those
 			// ever stop, a revoked key would keep working. This bounds it.

@@ -6,6 +6,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
+
+	"github.com/supabase-on-aws/supabase-on-aws/config"
 )
 
 func TestKong(t *testing.T) {
@@ -17,7 +19,7 @@ func TestKong(t *testing.T) {
 		SecurityGroup: importedSG(stack, "Sg", "sg-00000000000000003"), Targets: d.targets(stack, PortKongProxy), TaskRole: role,
 		Database: importedInstance(stack, "primary", "primary.example.internal"), Login: importedSecret(stack, "Login", "kong-login"),
 		Redis:          RedisEndpoint{Host: jsii.String("redis.example.internal"), Port: jsii.String("6379"), AuthToken: importedSecret(stack, "Auth", "redis-auth")},
-		PlatformDomain: "example.com", JwtTTLSeconds: 120, CacheTTLSeconds: 45,
+		PlatformDomain: "example.com", JwtTTLSeconds: 120, CacheTTLSeconds: 45, RateLimit: config.RateLimit{RPS: 7, Burst: 11},
 	})
 	x := synth(t, stack)
 	kong := x.container(t, "kong")
@@ -28,7 +30,7 @@ func TestKong(t *testing.T) {
 			"KONG_PG_HOST": "primary.example.internal", "KONG_PG_PORT": "5432", "KONG_PG_DATABASE": "kong",
 			"TENANT_MANAGER_URL": "http://tenant-manager.kong.local:8081", "FUNCTIONS_URL": "http://functions-service.kong.local:8080",
 			"KONG_REDIS_HOST": "redis.example.internal", "KONG_REDIS_PORT": "6379", "PLATFORM_DOMAIN": "example.com",
-			"JWT_TTL_SECONDS": "120", "CACHE_TTL_SECONDS": "45", "KONG_DB_CACHE_TTL": "300",
+			"JWT_TTL_SECONDS": "120", "CACHE_TTL_SECONDS": "45", "KONG_DB_CACHE_TTL": "300", "RATE_LIMIT_RPS": "7", "RATE_LIMIT_BURST": "11",
 		} {
 			require.Equal(t, v, env[k], k)
 		}

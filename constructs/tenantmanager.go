@@ -39,6 +39,21 @@ type TenantFunctionSettings struct {
 	SecurityGroup   awsec2.ISecurityGroup
 	MemoryMiB       int
 	TimeoutSeconds  int
+	// ReservedConcurrency is set on every new function (nil: none).
+	ReservedConcurrency *int
+	// LogRetentionDays is the retention of the log group the
+	// tenant-manager creates for each function; RetainLogGroup keeps it
+	// after the tenant.
+	LogRetentionDays int
+	RetainLogGroup   bool
+}
+
+// TenantDatabaseSettings are the guards the tenant-manager applies inside
+// each tenant database.
+type TenantDatabaseSettings struct {
+	ConnectionLimit                      int
+	AnonStatementTimeoutSeconds          int
+	AuthenticatedStatementTimeoutSeconds int
 }
 
 type TenantManagerProps struct {
@@ -56,6 +71,7 @@ type TenantManagerProps struct {
 	Workers       []WorkerEndpoint
 	Redis         RedisEndpoint
 	Functions     TenantFunctionSettings
+	Databases     TenantDatabaseSettings
 	// JwtTTLSeconds and GatewayCacheTTLSeconds are the gateway's: the JWT
 	// rotation overlap is derived from them.
 	JwtTTLSeconds, GatewayCacheTTLSeconds int
@@ -79,8 +95,18 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 			"lambda:CreateFunction", "lambda:DeleteFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration",
 			"lambda:UpdateFunctionConfiguration", "lambda:CreateFunctionUrlConfig", "lambda:DeleteFunctionUrlConfig",
 			"lambda:GetFunctionUrlConfig", "lambda:TagResource", "lambda:ListTags",
+			"lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency", "lambda:GetFunctionConcurrency",
 		),
 		Resources: &[]*string{TenantFunctionsArn()},
+	}))
+	// Each function's log group is made before the function, so Lambda
+	// never creates it without a retention, and goes with the tenant.
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("ManageTenantFunctionLogGroups"),
+		Actions: jsii.Strings(
+			"logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:TagResource", "logs:TagLogGroup",
+		),
+		Resources: &[]*string{TenantFunctionLogGroupsArn()},
 	}))
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("PassTenantLambdaRole"),
@@ -119,6 +145,15 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 
 	str := jsii.String
 	secret := awsecs.Secret_FromSecretsManager
+	// 0 tells the tenant-manager to reserve nothing.
+	reserved := str("0")
+	if fns.ReservedConcurrency != nil {
+		reserved = num(*fns.ReservedConcurrency)
+	}
+	logGroupOnDelete := "delete"
+	if fns.RetainLogGroup {
+		logGroupOnDelete = "retain"
+	}
 	svc := NewContainerService(scope, id, &ContainerServiceProps{
 		Name: "tenant-manager", ServicesDir: props.ServicesDir, Sizing: props.Sizing, Cluster: props.Cluster,
 		DiscoveryName: "tenant-manager", SecurityGroup: props.SecurityGroup, Ports: []int{PortService, PortConfig},
@@ -127,24 +162,30 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 			"PLATFORM_DATABASE_URL": awscdk.Fn_Join(str(""), &[]*string{
 				str("postgres://"), props.Platform.DbInstanceEndpointAddress(), str(":"), props.Platform.DbInstanceEndpointPort(), str("/supabase_platform?sslmode=require"),
 			}),
-			"PLATFORM_DATABASE_SECRET_ARN":     props.PlatformLogin.SecretArn(),
-			"WORKERS":                          awscdk.Stack_Of(scope).ToJsonString(workers, nil),
-			"KONG_ADMIN_URL":                   Discovery("kong-gateway", PortKongAdmin),
-			"REDIS_URL":                        awscdk.Fn_Join(str(""), &[]*string{str("rediss://"), props.Redis.Host, str(":"), props.Redis.Port, str("/0")}),
-			"POSTGREST_IMAGE_URI":              fns.ImageURI,
-			"TENANT_LAMBDA_ROLE_ARN":           fns.Role.RoleArn(),
-			"TENANT_LAMBDA_SUBNET_IDS":         fns.SubnetIDs,
-			"TENANT_LAMBDA_SECURITY_GROUP_IDS": fns.SecurityGroup.SecurityGroupId(),
-			"TENANT_LAMBDA_MEMORY_MIB":         num(fns.MemoryMiB),
-			"TENANT_LAMBDA_TIMEOUT_SECONDS":    num(fns.TimeoutSeconds),
-			"CONFIG_SERVICE_URL":               Discovery("tenant-manager", PortConfig),
-			"LISTEN_ADDR":                      str(fmt.Sprintf(":%d", PortService)),
-			"INTERNAL_LISTEN_ADDR":             str(fmt.Sprintf(":%d", PortConfig)),
-			"GATEWAY_ROLE_ARN":                 props.GatewayRole.RoleArn(),
-			"GATEWAY_CACHE_TTL_SECONDS":        num(props.GatewayCacheTTLSeconds),
-			"JWT_ROTATION_OVERLAP_SECONDS":     num(RotationOverlapSeconds(props.JwtTTLSeconds, props.GatewayCacheTTLSeconds)),
-			"STS_ENDPOINT":                     STSEndpoint(),
-			"AWS_REGION":                       awscdk.Aws_REGION(),
+			"PLATFORM_DATABASE_SECRET_ARN":           props.PlatformLogin.SecretArn(),
+			"WORKERS":                                awscdk.Stack_Of(scope).ToJsonString(workers, nil),
+			"KONG_ADMIN_URL":                         Discovery("kong-gateway", PortKongAdmin),
+			"REDIS_URL":                              awscdk.Fn_Join(str(""), &[]*string{str("rediss://"), props.Redis.Host, str(":"), props.Redis.Port, str("/0")}),
+			"POSTGREST_IMAGE_URI":                    fns.ImageURI,
+			"TENANT_LAMBDA_ROLE_ARN":                 fns.Role.RoleArn(),
+			"TENANT_LAMBDA_SUBNET_IDS":               fns.SubnetIDs,
+			"TENANT_LAMBDA_SECURITY_GROUP_IDS":       fns.SecurityGroup.SecurityGroupId(),
+			"TENANT_LAMBDA_MEMORY_MIB":               num(fns.MemoryMiB),
+			"TENANT_LAMBDA_TIMEOUT_SECONDS":          num(fns.TimeoutSeconds),
+			"TENANT_LAMBDA_RESERVED_CONCURRENCY":     reserved,
+			"TENANT_LOG_RETENTION_DAYS":              num(fns.LogRetentionDays),
+			"TENANT_LOG_GROUP_ON_DELETE":             str(logGroupOnDelete),
+			"TENANT_DB_CONNECTION_LIMIT":             num(props.Databases.ConnectionLimit),
+			"TENANT_ANON_STATEMENT_TIMEOUT":          str(fmt.Sprintf("%ds", props.Databases.AnonStatementTimeoutSeconds)),
+			"TENANT_AUTHENTICATED_STATEMENT_TIMEOUT": str(fmt.Sprintf("%ds", props.Databases.AuthenticatedStatementTimeoutSeconds)),
+			"CONFIG_SERVICE_URL":                     Discovery("tenant-manager", PortConfig),
+			"LISTEN_ADDR":                            str(fmt.Sprintf(":%d", PortService)),
+			"INTERNAL_LISTEN_ADDR":                   str(fmt.Sprintf(":%d", PortConfig)),
+			"GATEWAY_ROLE_ARN":                       props.GatewayRole.RoleArn(),
+			"GATEWAY_CACHE_TTL_SECONDS":              num(props.GatewayCacheTTLSeconds),
+			"JWT_ROTATION_OVERLAP_SECONDS":           num(RotationOverlapSeconds(props.JwtTTLSeconds, props.GatewayCacheTTLSeconds)),
+			"STS_ENDPOINT":                           STSEndpoint(),
+			"AWS_REGION":                             awscdk.Aws_REGION(),
 		},
 		Secrets: map[string]awsecs.Secret{
 			"REDIS_PASSWORD": secret(props.Redis.AuthToken, nil),

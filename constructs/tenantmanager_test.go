@@ -26,8 +26,9 @@ func TestTenantManager(t *testing.T) {
 			ImageRepository: awsecr.Repository_FromRepositoryName(stack, jsii.String("Repo"), jsii.String("assets")),
 			Role:            awsiam.Role_FromRoleArn(stack, jsii.String("FnRole"), jsii.String("arn:aws:iam::111111111111:role/tenant-fn"), nil),
 			SubnetIDs:       jsii.String("subnet-a,subnet-b"), SecurityGroup: importedSG(stack, "FnSg", "sg-00000000000000002"),
-			MemoryMiB: 768, TimeoutSeconds: 20,
+			MemoryMiB: 768, TimeoutSeconds: 20, ReservedConcurrency: ptr(3), LogRetentionDays: 14, RetainLogGroup: true,
 		},
+		Databases:   TenantDatabaseSettings{ConnectionLimit: 6, AnonStatementTimeoutSeconds: 2, AuthenticatedStatementTimeoutSeconds: 9},
 		GatewayRole: awsiam.Role_FromRoleArn(stack, jsii.String("GwRole"), jsii.String("arn:aws:iam::111111111111:role/gateway"), nil),
 		AdminToken:  importedSecret(stack, "Admin", "admin-token"), EncryptionKey: importedSecret(stack, "Enc", "enc-key"),
 	})
@@ -43,7 +44,9 @@ func TestTenantManager(t *testing.T) {
 			"TENANT_LAMBDA_SUBNET_IDS": "subnet-a,subnet-b", "TENANT_LAMBDA_SECURITY_GROUP_IDS": "sg-00000000000000002",
 			"TENANT_LAMBDA_MEMORY_MIB": "768", "TENANT_LAMBDA_TIMEOUT_SECONDS": "20",
 			"CONFIG_SERVICE_URL": "http://tenant-manager.kong.local:8081", "LISTEN_ADDR": ":8080", "INTERNAL_LISTEN_ADDR": ":8081",
-			"GATEWAY_ROLE_ARN": "arn:aws:iam::111111111111:role/gateway",
+			"GATEWAY_ROLE_ARN":                   "arn:aws:iam::111111111111:role/gateway",
+			"TENANT_LAMBDA_RESERVED_CONCURRENCY": "3", "TENANT_LOG_RETENTION_DAYS": "14", "TENANT_LOG_GROUP_ON_DELETE": "retain",
+			"TENANT_DB_CONNECTION_LIMIT": "6", "TENANT_ANON_STATEMENT_TIMEOUT": "2s", "TENANT_AUTHENTICATED_STATEMENT_TIMEOUT": "9s",
 		} {
 			require.Equal(t, v, env[k], k)
 		}
@@ -85,6 +88,12 @@ func TestTenantManager(t *testing.T) {
 		}
 		require.Equal(t, tenantFunctionsArnText, joined(bySid["ManageTenantFunctions"]["Resource"]))
 		require.NotContains(t, toJSON(bySid["ManageTenantFunctions"]["Action"]), "lambda:InvokeFunction")
+		require.Subset(t, bySid["ManageTenantFunctions"]["Action"], []any{"lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency", "lambda:GetFunctionConcurrency"},
+			"pause sets a function's reserved concurrency to 0 and restore gives it back")
+		require.Equal(t, "arn:{Ref:AWS::Partition}:logs:{Ref:AWS::Region}:{Ref:AWS::AccountId}:log-group:/aws/lambda/postgrest-*", joined(bySid["ManageTenantFunctionLogGroups"]["Resource"]),
+			"log groups of tenant functions only")
+		require.ElementsMatch(t, []any{"logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:TagResource", "logs:TagLogGroup"},
+			bySid["ManageTenantFunctionLogGroups"]["Action"])
 		require.Equal(t, "arn:aws:iam::111111111111:role/tenant-fn", bySid["PassTenantLambdaRole"]["Resource"])
 		require.JSONEq(t, `{"StringEquals":{"iam:PassedToService":"lambda.amazonaws.com"}}`, toJSON(bySid["PassTenantLambdaRole"]["Condition"]))
 		require.Contains(t, joined(bySid["ReadPostgrestImage"]["Resource"]), ":repository/assets")

@@ -108,7 +108,8 @@ func TestServiceDiscovery(t *testing.T) {
 }
 
 // notSecrets are settings whose names only look like secrets.
-var notSecrets = map[string]bool{"STUDIO_AUTH": true} // basic or none: a mode
+// STUDIO_AUTH is a mode; the statement timeout is of the authenticated role.
+var notSecrets = map[string]bool{"STUDIO_AUTH": true, "TENANT_AUTHENTICATED_STATEMENT_TIMEOUT": true}
 
 var secretLooking = regexp.MustCompile(`(?i)(password|passwd|secret|token|private|encryption_key|auth)`)
 
