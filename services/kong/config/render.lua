@@ -65,12 +65,20 @@ integer("CLIENT_BODY_TIMEOUT_SECONDS", 10, 1, 60)
 local stale_ttl = integer("CACHE_STALE_SECONDS", 300, 0, 3600)
 local fallback_rate = number("TENANT_MANAGER_FALLBACK_RATE", 5, 0.1, 1000)
 local fallback_burst = integer("TENANT_MANAGER_FALLBACK_BURST", 10, 1, 1000)
+-- A project's default request rate and burst, shared by every Kong task
+-- through Redis; a project's own limit (management API) overrides them.
+-- 0 = no default limit.
+local rate_limit_rps = integer("RATE_LIMIT_RPS", 100, 0, 1000000)
+local rate_limit_burst = integer("RATE_LIMIT_BURST", 200, 0, 1000000)
 
 local f = assert(io.open(here .. "/pre-function.lua", "rb"))
 local pre_function = f:read("*a"):gsub("__PLATFORM_DOMAIN__", function() return string.format("%q", domain) end)
 f:close()
 
-local function plugins(prefix, with_router)
+-- mode: "rest" (the router calls the project's Lambda) or "functions"
+-- (the router binds the key to the project, applies pause and rate limit,
+-- and Kong proxies to the service).
+local function plugins(prefix, mode)
   local list = {
     { id = prefix .. "01", name = "pre-function", config = { access = { pre_function } } },
     -- Keys only in the apikey header: a key in a query string or a form
@@ -79,8 +87,9 @@ local function plugins(prefix, with_router)
       key_in_header = true, key_in_query = false, key_in_body = false } },
     { id = prefix .. "03", name = "acl", config = { allow = { "anon", "admin" }, hide_groups_header = true } },
   }
-  if with_router then
+  if mode then
     list[#list + 1] = { id = prefix .. "04", name = "dynamic-lambda-router", config = {
+      mode = mode,
       tenant_manager_url = tenant_manager_url,
       sts_endpoint = sts_endpoint,
       aws_region = region,
@@ -97,6 +106,8 @@ local function plugins(prefix, with_router)
       stale_ttl = stale_ttl,
       tenant_manager_fallback_rate = fallback_rate,
       tenant_manager_fallback_burst = fallback_burst,
+      rate_limit_rps = rate_limit_rps,
+      rate_limit_burst = rate_limit_burst,
     } }
   end
   return list
@@ -149,13 +160,13 @@ local config = {
       -- Never dialled: dynamic-lambda-router answers every request.
       url = "http://127.0.0.1:9",
       routes = { { id = "5b1f0000-0000-4000-8000-000000000011", name = "rest", paths = { "/rest/v1" }, strip_path = false, protocols = { "http", "https" } } },
-      plugins = plugins("5b1f0000-0000-4000-8000-0000000001", true),
+      plugins = plugins("5b1f0000-0000-4000-8000-0000000001", "rest"),
     },
     {
       id = "5b1f0000-0000-4000-8000-000000000002", name = "functions",
       url = functions_url,
       routes = { { id = "5b1f0000-0000-4000-8000-000000000012", name = "functions", paths = { "/functions/v1" }, strip_path = false, protocols = { "http", "https" } } },
-      plugins = plugins("5b1f0000-0000-4000-8000-0000000002", false),
+      plugins = plugins("5b1f0000-0000-4000-8000-0000000002", "functions"),
     },
     {
       id = "5b1f0000-0000-4000-8000-000000000003", name = "health",
@@ -170,7 +181,8 @@ local config = {
       origins = { cors_origins },
       methods = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" },
       headers = { "Accept", "Authorization", "Content-Type", "apikey", "Prefer", "Range", "X-Client-Info", "Accept-Profile", "Content-Profile", "X-Project-ID" },
-      exposed_headers = { "Content-Range", "Content-Location", "Preference-Applied" },
+      exposed_headers = { "Content-Range", "Content-Location", "Preference-Applied", "Retry-After", "X-RateLimit-Limit",
+        "X-RateLimit-Remaining" },
       credentials = false, max_age = 3600,
     } },
     -- JSON access log on stdout (CloudWatch): Kong's file-log entry

@@ -88,8 +88,38 @@ describe("base configuration", function()
     assert.equal(300, router.stale_ttl)
     assert.equal(5, router.tenant_manager_fallback_rate)
     assert.equal(10, router.tenant_manager_fallback_burst)
-    local _, forder = by_name(by_name(config.services).functions.plugins)
-    assert.same({ "pre-function", "key-auth", "acl" }, forder)
+    assert.equal("rest", router.mode)
+    assert.equal(100, router.rate_limit_rps)
+    assert.equal(200, router.rate_limit_burst)
+  end)
+
+  it("binds the key to the project on /functions/v1 too (the router in functions mode)", function()
+    local fplugins, forder = by_name(by_name(config.services).functions.plugins)
+    assert.same({ "pre-function", "key-auth", "acl", "dynamic-lambda-router" }, forder)
+    local router = fplugins["dynamic-lambda-router"].config
+    assert.equal("functions", router.mode)
+    assert.equal(BASE_ENV.KONG_REDIS_HOST, router.redis_host)
+    assert.equal(100, router.rate_limit_rps)
+    assert.is_true(fplugins["key-auth"].config.hide_credentials)
+  end)
+
+  it("renders the default rate limit from the environment, 0 turning it off", function()
+    local out2, c = render({ RATE_LIMIT_RPS = "0", RATE_LIMIT_BURST = "50" })
+    assert.equal(0, c, out2)
+    for _, svc in ipairs({ "rest", "functions" }) do
+      local router = by_name(by_name(cjson.decode(out2).services)[svc].plugins)["dynamic-lambda-router"].config
+      assert.equal(0, router.rate_limit_rps, svc)
+      assert.equal(50, router.rate_limit_burst, svc)
+    end
+    for name, bad in pairs({ RATE_LIMIT_RPS = "-1", RATE_LIMIT_BURST = "1.5" }) do
+      local msg, code2 = render({ [name] = bad })
+      assert.is_not.equal(0, code2, name)
+      assert.matches(name .. " must be a whole number 0..1000000", msg)
+    end
+    local exposed = by_name(cjson.decode(out2).plugins).cors.config.exposed_headers
+    for _, h in ipairs({ "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining" }) do
+      assert.is_truthy(table.concat(exposed, ","):find(h, 1, true), h)
+    end
   end)
 
   it("has CORS and a JSON access log with the project id globally", function()

@@ -190,7 +190,8 @@ end)
 describe("cfgcache", function()
   it("parses the config document, a missing version counting as 0", function()
     local doc = { project_id = "acme-prod", function_url = "https://x.lambda-url.eu-west-1.on.aws/", jwt_secret = "s", jwt_kid = "k1" }
-    assert.same({ project_id = "acme-prod", function_url = doc.function_url, jwt_secret = "s", jwt_kid = "k1", version = 0 },
+    assert.same({ project_id = "acme-prod", function_url = doc.function_url, jwt_secret = "s", jwt_kid = "k1", version = 0,
+      paused = false },
       cfgcache.parse(cjson.encode(doc), "acme-prod"))
     doc.version = 2 ^ 53 - 1
     assert.equal(2 ^ 53 - 1, cfgcache.parse(doc, "acme-prod").version)
@@ -206,7 +207,8 @@ describe("cfgcache", function()
   end)
 
   it("encodes versions up to 2^53-1 exactly", function()
-    local cfg = { project_id = "acme-prod", function_url = "https://x/", jwt_secret = "s/\"", jwt_kid = "k", version = 2 ^ 53 - 1 }
+    local cfg = { project_id = "acme-prod", function_url = "https://x/", jwt_secret = "s/\"", jwt_kid = "k", version = 2 ^ 53 - 1,
+      paused = false }
     local doc, version = cfgcache.encode(cfg)
     assert.equal("9007199254740991", version)
     assert.matches(',"version":9007199254740991}$', doc)
@@ -288,6 +290,10 @@ describe("schema", function()
     assert.equal(1048576, fields.max_body_bytes.default)
     assert.equal(300, fields.stale_ttl.default)
     assert.equal(5, fields.tenant_manager_fallback_rate.default)
+    assert.equal(100, fields.rate_limit_rps.default)
+    assert.equal(200, fields.rate_limit_burst.default)
+    assert.equal("rest", fields.mode.default)
+    assert.same({ "rest", "functions" }, fields.mode.one_of)
   end)
 end)
 

@@ -26,7 +26,7 @@ function M.kong_pdk(req)
   end
   k.log = { err = logger("err"), warn = logger("warn"), info = logger("info"), debug = logger("debug"), notice = logger("notice") }
   k.client = { get_consumer = function() return req.consumer end }
-  k.ctx = { shared = { project_id = req.project_id } }
+  k.ctx = { shared = { project_id = req.project_id }, plugin = {} }
   k.request = {
     get_header = function(name) return headers[name:lower()] end,
     get_host = function() return req.host or headers["host"] end,
@@ -65,13 +65,19 @@ function M.kong_pdk(req)
       return ""
     end,
   }
-  k.service = { request = { set_header = function(name, value) headers[name:lower()] = value end } }
+  -- kong.service.request.set_header/clear_header change the request nginx
+  -- proxies, which kong.request.get_header reads too (ngx.req.set_header).
+  k.service = { request = {
+    set_header = function(name, value) headers[name:lower()] = value end,
+    clear_header = function(name) headers[name:lower()] = nil end,
+  } }
   local response_headers = {}
   for name, v in pairs(req.response_headers or {}) do response_headers[name:lower()] = v end
   -- kong.response.exit(status, body, headers): a table body is sent as JSON.
   -- get_header/get_headers: the response's headers, case-insensitive.
   k.response = {
     get_header = function(name) return response_headers[name:lower()] end,
+    set_header = function(name, value) response_headers[name:lower()] = value end,
     get_headers = function() return response_headers end,
     exit = function(status, body, hdrs)
       if type(body) == "table" then body = cjson.encode(body) end
@@ -148,14 +154,28 @@ M.NULL = setmetatable({}, { __tostring = function() return "ngx.null" end })
 -- red:eval(script, numkeys, keys..., args...) runs the script as Redis
 -- does: KEYS/ARGV tables, redis.call (a missing key is false in Lua, SET
 -- answers {ok = "OK"}), the cjson library, and the reply converted back
--- (number -> integer, nil/false -> nil, true -> 1).
--- State: data, ttl (absolute expiry on the clock), down (server stopped),
--- broken (connected, but every command times out), and counters.
+-- (number -> integer truncated, nil/false -> nil, true -> 1, a table -> a
+-- list up to its first nil, elements converted alike); EVAL caches the
+-- script under its SHA1 and red:evalsha(sha, numkeys, ...) runs a cached
+-- one, else answers the error reply "NOSCRIPT ..." (a restarted server
+-- knows none: r.scripts = {}). Hashes: HMGET (false for a missing field),
+-- HSET field value ..., PEXPIRE; TIME answers the clock (clock.now seconds
+-- plus clock.us microseconds) as two strings.
+-- State: data, hashes, ttl (absolute expiry on the clock), down (server
+-- stopped), broken (connected, but every command times out), and counters.
+local function sha1_hex(s)
+  local raw = require("openssl.digest").new("sha1"):final(s)
+  return (raw:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+end
+
 function M.resty_redis(clock)
-  local r = { data = {}, ttl = {}, down = false, broken = false, connects = 0, commands = {}, pooled = 0 }
+  local r = { data = {}, hashes = {}, ttl = {}, scripts = {}, down = false, broken = false, connects = 0,
+    commands = {}, pooled = 0, runs = {} }
 
   local function expire(key)
-    if r.ttl[key] and r.ttl[key] <= clock.now then r.data[key], r.ttl[key] = nil, nil end
+    if r.ttl[key] and r.ttl[key] <= clock.now + (clock.us or 0) / 1e6 then
+      r.data[key], r.hashes[key], r.ttl[key] = nil, nil, nil
+    end
   end
 
   local function call(cmd, ...)
@@ -173,6 +193,37 @@ function M.resty_redis(clock)
       r.data[args[1]], r.ttl[args[1]] = tostring(args[2]), clock.now + ttl
       r.last_ttl = ttl
       return { ok = "OK" }
+    elseif cmd == "HMGET" then
+      expire(args[1])
+      if r.data[args[1]] ~= nil then error("WRONGTYPE Operation against a key holding the wrong kind of value") end
+      local h, out = r.hashes[args[1]] or {}, {}
+      for i = 2, #args do
+        local v = h[tostring(args[i])]
+        if v == nil then out[i - 1] = false else out[i - 1] = v end
+      end
+      return out
+    elseif cmd == "HSET" then
+      assert(#args >= 3 and #args % 2 == 1, "ERR wrong number of arguments for 'hset' command")
+      expire(args[1])
+      if r.data[args[1]] ~= nil then error("WRONGTYPE Operation against a key holding the wrong kind of value") end
+      local h = r.hashes[args[1]] or {}
+      r.hashes[args[1]] = h
+      local added = 0
+      for i = 2, #args, 2 do
+        assert(type(args[i + 1]) == "string" or type(args[i + 1]) == "number", "ERR Lua redis lib command arguments must be strings or integers")
+        if h[tostring(args[i])] == nil then added = added + 1 end
+        h[tostring(args[i])] = tostring(args[i + 1])
+      end
+      return added
+    elseif cmd == "PEXPIRE" then
+      local ms = tonumber(args[2])
+      assert(ms and ms % 1 == 0, "ERR value is not an integer or out of range")
+      if r.data[args[1]] == nil and r.hashes[args[1]] == nil then return 0 end
+      r.ttl[args[1]] = clock.now + (clock.us or 0) / 1e6 + ms / 1000
+      r.last_pexpire = ms
+      return 1
+    elseif cmd == "TIME" then
+      return { tostring(clock.now), tostring(clock.us or 0) }
     end
     error("fake redis.call does not implement " .. cmd)
   end
@@ -183,17 +234,30 @@ function M.resty_redis(clock)
     for i = 1, numkeys do keys[i] = all[i] end
     for i = numkeys + 1, #all do argv[#argv + 1] = tostring(all[i]) end
     local env = {
-      KEYS = keys, ARGV = argv, redis = { call = call }, cjson = require("cjson"),
-      pcall = pcall, type = type, tonumber = tonumber, tostring = tostring,
+      KEYS = keys, ARGV = argv, redis = { call = call, replicate_commands = function() return true end },
+      cjson = require("cjson"), pcall = pcall, type = type, tonumber = tonumber, tostring = tostring,
+      string = string, math = math, table = table,
     }
     local chunk = assert(loadstring(script, "=user_script"))
     setfenv(chunk, env)
+    r.runs[script] = (r.runs[script] or 0) + 1
     local ok, res = pcall(chunk)
     if not ok then return false, "ERR user_script: " .. tostring(res) end
-    if type(res) == "number" then return math.floor(res) end
-    if res == true then return 1 end
-    if res == nil or res == false then return M.NULL end
-    return res
+    local function convert(v)
+      if type(v) == "number" then return v < 0 and math.ceil(v) or math.floor(v) end
+      if v == true then return 1 end
+      if v == nil or v == false then return M.NULL end
+      if type(v) == "table" and v.ok == nil and v.err == nil then
+        local out = {}
+        for i = 1, math.huge do
+          if v[i] == nil then break end
+          out[i] = convert(v[i])
+        end
+        return out
+      end
+      return v
+    end
+    return convert(res)
   end
 
   local Red = {}
@@ -230,6 +294,15 @@ function M.resty_redis(clock)
     return command(self, "eval", function()
       r.evals = (r.evals or 0) + 1
       r.last_script = script
+      r.scripts[sha1_hex(script)] = script
+      return run_script(script, numkeys, unpack(args))
+    end)
+  end
+  function Red:evalsha(sha, numkeys, ...)
+    local args = { ... }
+    return command(self, "evalsha", function()
+      local script = r.scripts[sha]
+      if not script then return false, "NOSCRIPT No matching script. Please use EVAL." end
       return run_script(script, numkeys, unpack(args))
     end)
   end

@@ -1,6 +1,7 @@
 -- A project's gateway configuration as the tenant-manager's config API
 -- returns it and as both parties cache it in Redis under project:cfg:{id}:
--- {"project_id", "function_url", "jwt_secret", "jwt_kid", "version"}.
+-- {"project_id", "function_url", "jwt_secret", "jwt_kid", "version"}, and
+-- optionally "paused" and "rate_limit" {"rps", "burst"}.
 local cjson = require("cjson.safe")
 
 local M = {}
@@ -53,15 +54,32 @@ function M.parse(doc, project)
   if type(version) ~= "number" or version % 1 ~= 0 or version < 0 or version >= MAX_VERSION then
     return nil, "version is not a whole number 0..2^53-1"
   end
+  -- Optional controls; a document without them is an active project with
+  -- the gateway's default rate limit.
+  local paused = doc.paused
+  if paused == nil or paused == cjson.null then paused = false end
+  if type(paused) ~= "boolean" then
+    return nil, "paused is not a boolean"
+  end
+  local rate_limit = doc.rate_limit
+  if rate_limit == cjson.null then rate_limit = nil end
+  if rate_limit ~= nil then
+    local rps, burst = type(rate_limit) == "table" and rate_limit.rps, type(rate_limit) == "table" and rate_limit.burst
+    if type(rps) ~= "number" or type(burst) ~= "number" or rps % 1 ~= 0 or burst % 1 ~= 0 or rps < 1 or burst < 1
+      or rps >= MAX_VERSION or burst >= MAX_VERSION then
+      return nil, "rate_limit is not {rps, burst} with whole numbers >= 1"
+    end
+    rate_limit = { rps = rps, burst = burst }
+  end
   return { project_id = project, function_url = doc.function_url, jwt_secret = doc.jwt_secret,
-    jwt_kid = kid, version = version }
+    jwt_kid = kid, version = version, paused = paused, rate_limit = rate_limit }
 end
 
 -- encode(cfg) -> the JSON document and its version as Redis arguments.
 -- The version is written by hand: cjson keeps only 14 significant digits.
 function M.encode(cfg)
   local head = cjson.encode({ project_id = cfg.project_id, function_url = cfg.function_url,
-    jwt_secret = cfg.jwt_secret, jwt_kid = cfg.jwt_kid })
+    jwt_secret = cfg.jwt_secret, jwt_kid = cfg.jwt_kid, paused = cfg.paused or nil, rate_limit = cfg.rate_limit })
   local version = string.format("%.0f", cfg.version)
   return head:sub(1, -2) .. ',"version":' .. version .. "}", version
 end

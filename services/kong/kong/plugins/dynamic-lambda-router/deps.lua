@@ -30,6 +30,11 @@ function M.log(level, msg)
   return log(level, msg)
 end
 
+-- worker_count() -> the number of nginx workers of this task
+function M.worker_count()
+  return ngx.worker.count()
+end
+
 -- ngx_req() -> ngx.req (read_body, get_body_data, get_body_file)
 function M.ngx_req()
   return ngx.req
@@ -57,6 +62,8 @@ end
 -- redis_client(resty_redis, null, conf) wraps a resty.redis connection:
 --   :get(key)  -> value | false when the key does not exist | nil, err
 --   :eval(script, key, ...) -> the script's integer result | nil, err
+--   :evalsha(sha, script, numkeys, ...) -> the script's result | nil, err,
+--     true when the connection failed (not an error reply)
 --   :close()   -> back to the connection pool
 -- or returns nil, err when Redis cannot be reached. resty.redis answers a
 -- missing key with ngx.null (passed as `null`) and a Redis error reply with
@@ -97,6 +104,20 @@ function M.redis_client(resty_redis, null, conf)
       -- An error reply leaves the connection usable, a transport error not.
       broken = res == nil
       return nil, "redis eval: " .. tostring(e)
+    end
+    return res
+  end
+  -- evalsha(sha, script, numkeys, ...) runs a script by its SHA1 and, when
+  -- Redis does not know it yet (NOSCRIPT: a new or restarted server),
+  -- sends it whole once, which caches it again for the next calls.
+  function client:evalsha(sha, script, numkeys, ...)
+    local res, e = red:evalsha(sha, numkeys, ...)
+    if res == false and tostring(e):sub(1, 8) == "NOSCRIPT" then
+      res, e = red:eval(script, numkeys, ...)
+    end
+    if not res then
+      broken = res == nil
+      return nil, "redis evalsha: " .. tostring(e), broken
     end
     return res
   end

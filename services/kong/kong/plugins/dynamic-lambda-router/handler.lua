@@ -12,6 +12,7 @@ local identity = require("kong.plugins.dynamic-lambda-router.identity")
 local bucket = require("kong.plugins.dynamic-lambda-router.bucket")
 local body_reader = require("kong.plugins.dynamic-lambda-router.body")
 local ratelog = require("kong.plugins.dynamic-lambda-router.ratelog")
+local control = require("kong.plugins.dynamic-lambda-router.control")
 
 local Handler = {
   -- Below ACL (950) so ACL really runs first; above the proxying plugins.
@@ -36,10 +37,11 @@ local creds     -- per-worker task-role credentials provider
 local tm_bucket -- per-worker budget of config API calls while Redis is down
 local redis_down_until = 0
 local logger    -- per-worker rate limit of the error-log lines
+local local_buckets -- per-worker project rate limits while Redis is down
 
 -- reset() drops the per-worker state (tests use it between cases).
 function Handler.reset()
-  memory, creds, tm_bucket, redis_down_until, logger = nil, nil, nil, 0, nil
+  memory, creds, tm_bucket, redis_down_until, logger, local_buckets = nil, nil, nil, 0, nil, nil
 end
 
 -- log(kind, level, ...) writes to the error log through deps.log, never
@@ -78,6 +80,13 @@ local DROP_RESPONSE = {
 
 local function fail(status, message)
   return kong.response.exit(status, { message = message }, { ["Content-Type"] = "application/json" })
+end
+
+-- rate_headers(decision) -> the X-RateLimit-* headers of an answer, nil
+-- when the project has no limit.
+local function rate_headers(d)
+  if not d or not d.limit or d.limit < 1 or d.remaining < 0 then return nil end
+  return { ["X-RateLimit-Limit"] = tostring(d.limit), ["X-RateLimit-Remaining"] = tostring(d.remaining) }
 end
 
 -- parse_consumer splits "{project}--{role}" at the last "--": project ids
@@ -228,6 +237,72 @@ local function lookup(conf, project)
   return cfg
 end
 
+-- local_decision: the fallback while Redis is unavailable, a token bucket
+-- per project in this worker holding its share of the task's budget.
+local function local_decision(conf, project, rps, burst)
+  if not local_buckets then
+    local_buckets = cache.new(conf.memory_cache_max_items, function() return deps().now() end)
+  end
+  local b = local_buckets:get(project)
+  if not b or b.limit ~= rps or b.full ~= burst then
+    local workers = deps().worker_count and deps().worker_count() or 1
+    if type(workers) ~= "number" or workers < 1 then workers = 1 end
+    b = bucket.new(rps / workers, math.max(1, math.floor(burst / workers)), function() return deps().now() end)
+    b.limit, b.full = rps, burst
+  end
+  -- Kept until it would be full again; a new bucket is full too.
+  local_buckets:set(project, b, math.ceil(b.burst / b.rate) + 1)
+  return control.local_decision(b)
+end
+
+-- admit decides whether the project may be served now: paused, and the
+-- rate limit. One script call per request on Redis (read the control hash,
+-- take a token), which every task shares. When Redis is unavailable or
+-- answers an error: the config document's paused flag and a local bucket.
+-- Returns the decision {paused, allowed, remaining, retry_after, limit}.
+local function admit(conf, project, cfg)
+  local rps, burst = control.limits(cfg, conf)
+  local now = deps().now()
+  local red, err
+  if now >= redis_down_until then
+    red, err = deps().redis(conf)
+  end
+  if red then
+    local res, eerr, transport = red:evalsha(control.SHA, control.SCRIPT, 2, control.ctl_key(project), control.bucket_key(project),
+      cfg.paused and "1" or "0", tostring(rps), tostring(burst))
+    red:close()
+    local d = control.decode(res)
+    if d then return d end
+    if transport then
+      err = eerr
+    else
+      log("control_reply", "ERR", "unexpected answer of the control script for project ", project, ": ", eerr or "not a list of 5 numbers")
+    end
+  end
+  if err then
+    redis_down_until = now + conf.redis_retry_seconds
+    log("redis_down", "ERR", "redis unavailable, next attempt in ", conf.redis_retry_seconds, " s: ", err)
+  end
+  if cfg.paused then return { paused = true } end
+  if rps < 1 or burst < 1 then return { allowed = true, remaining = -1 } end
+  return local_decision(conf, project, rps, burst)
+end
+
+-- refuse answers a paused or limited project; nil when it may be served.
+local function refuse(project, d)
+  if d.paused then
+    return kong.response.exit(403, { code = "project_paused", message = "project " .. project .. " is paused" },
+      { ["Content-Type"] = "application/json" })
+  end
+  if not d.allowed then
+    local h = rate_headers(d) or {}
+    h["Content-Type"] = "application/json"
+    h["Retry-After"] = tostring(math.max(1, d.retry_after or 1))
+    return kong.response.exit(429, { code = "rate_limited",
+      message = "rate limit of project " .. project .. " exceeded, retry after " .. h["Retry-After"] .. " s" }, h)
+  end
+end
+
 -- connection_options returns the set of header names the Connection
 -- header lists (they belong to this hop only, RFC 9110 7.6.1), or nil.
 local function connection_options(value)
@@ -265,8 +340,35 @@ function Handler:access(conf)
     return fail(403, "Forbidden: the API key does not belong to this project")
   end
 
-  -- The body first: a request that cannot be forwarded whole is refused
-  -- before it costs a config lookup, and never forwarded in part.
+  local target, status, message = lookup(conf, project)
+  if not target then
+    return fail(status, message)
+  end
+  -- Pause and rate limit before the body is read: a refused request costs
+  -- no upload.
+  local decision = admit(conf, project, target)
+  if decision.paused or not decision.allowed then
+    return refuse(project, decision)
+  end
+  local limit_headers = rate_headers(decision)
+  kong.ctx.plugin.rate_headers = limit_headers
+
+  if conf.mode == "functions" then
+    -- Kong proxies to the functions service. The project's API key is the
+    -- gateway's business, not the function's: key-auth hides apikey, and
+    -- an Authorization header that carries a key (supabase-js sends the
+    -- key there when no user is signed in) goes too. A user's session JWT
+    -- in Authorization is the function's to check and stays.
+    kong.service.request.clear_header("apikey")
+    local authorization = kong.request.get_header("Authorization")
+    if type(authorization) == "table" or (authorization and (authorization:match("^%s*[Bb]earer%s+sb_") or authorization:match("^%s*sb_"))) then
+      kong.service.request.clear_header("Authorization")
+    end
+    return
+  end
+
+  -- A request that cannot be forwarded whole is refused, never forwarded
+  -- in part.
   local body, bstatus, bmessage, bdetail = body_reader.read(deps().ngx_req(), {
     limit = conf.max_body_bytes,
     content_length = kong.request.get_header("Content-Length"),
@@ -276,11 +378,6 @@ function Handler:access(conf)
       log("body", "ERR", "request body could not be read: ", bdetail)
     end
     return fail(bstatus, bmessage)
-  end
-
-  local target, status, message = lookup(conf, project)
-  if not target then
-    return fail(status, message)
   end
 
   local now = deps().now()
@@ -328,9 +425,19 @@ function Handler:access(conf)
   end
   local out = {}
   for k, v in pairs(uheaders or {}) do
-    if not DROP_RESPONSE[k:lower()] then out[k] = v end
+    local lk = k:lower()
+    if not DROP_RESPONSE[lk] and not (limit_headers and lk:sub(1, 12) == "x-ratelimit-") then out[k] = v end
   end
+  for k, v in pairs(limit_headers or {}) do out[k] = v end
   return kong.response.exit(ustatus, ubody, out)
+end
+
+-- The X-RateLimit-* headers of a request Kong proxies itself (functions).
+function Handler:header_filter(conf)
+  local h = kong.ctx.plugin.rate_headers
+  if h then
+    for k, v in pairs(h) do kong.response.set_header(k, v) end
+  end
 end
 
 return Handler

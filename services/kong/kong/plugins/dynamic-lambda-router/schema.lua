@@ -42,6 +42,14 @@ return {
           -- After a Redis failure a worker leaves Redis alone this long, so
           -- an unreachable Redis does not add its timeout to every request.
           { redis_retry_seconds = { type = "integer", default = 5, between = { 1, 60 } } },
+          -- A project's requests per second and burst when neither its
+          -- control hash nor its config document sets them; 0 = no limit.
+          { rate_limit_rps = { type = "integer", default = 100, between = { 0, 1000000 } } },
+          { rate_limit_burst = { type = "integer", default = 200, between = { 0, 1000000 } } },
+          -- rest: the plugin calls the project's PostgREST Lambda itself.
+          -- functions: it checks the key, pause and limit, and Kong proxies
+          -- to the route's service.
+          { mode = { type = "string", default = "rest", one_of = { "rest", "functions" } } },
         },
       },
     },
