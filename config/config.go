@@ -31,6 +31,15 @@ type Config struct {
 	// (HTTP Basic authentication in Studio's container, password in
 	// Secrets Manager).
 	StudioAuth string `json:"studioAuth"`
+	// EndUserPool optionally creates a Cognito user pool for tenant apps'
+	// end users.
+	EndUserPool EndUserPool `json:"endUserPool"`
+}
+
+// EndUserPool is the optional platform user pool for end users.
+type EndUserPool struct {
+	Enabled    bool `json:"enabled"`
+	SelfSignUp bool `json:"selfSignUp"`
 }
 
 // Studio authentication modes.

@@ -15,6 +15,8 @@ type OutputsProps struct {
 	Secrets       *PlatformSecrets
 	Observability *Observability
 	StudioAuth    *StudioAuth
+	// EndUserPool is nil unless configured.
+	EndUserPool *EndUserPool
 }
 
 // NewOutputs publishes what an operator needs after a deploy. Secret values
@@ -31,6 +33,10 @@ func NewOutputs(scope constructs.Construct, id string, props *OutputsProps) cons
 		out("StudioUserPoolId", "Cognito user pool of Studio's operators: aws cognito-idp admin-create-user --user-pool-id <this> --username <email>", a.UserPool.UserPoolId())
 	} else {
 		out("StudioPasswordSecretArn", "Studio's HTTP Basic password (user supabase): aws secretsmanager get-secret-value --secret-id <this>", a.Password.SecretArn())
+	}
+	if p := props.EndUserPool; p != nil {
+		out("EndUserPoolIssuer", "OIDC issuer of the end-user pool: register it on a project as third-party auth (oidc_issuer_url)", p.Issuer())
+		out("EndUserPoolClientId", "App client id of the end-user pool (public, no secret): the aud of its ID tokens, the client_id of its access tokens", p.Client.UserPoolClientId())
 	}
 	out("AdminTokenSecretArn", "Secrets Manager ARN of the tenant-manager admin token: aws secretsmanager get-secret-value --secret-id <this>", props.Secrets.AdminToken.SecretArn())
 	out("AlarmTopicArn", "SNS topic of the platform alarms: subscribe your on-call tooling", props.Observability.Topic.TopicArn())

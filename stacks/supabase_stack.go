@@ -209,7 +209,14 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 		LogRetention: logRetention,
 		AlarmAction:  awscloudwatchactions.NewSnsAction(obs.Topic),
 	})
-	platform.NewOutputs(stack, "Outputs", &platform.OutputsProps{Databases: dbs, Bootstrap: bootstrap, LoadBalancers: lbs, Secrets: secrets, Observability: obs, StudioAuth: studioAuth})
+	var endUsers *platform.EndUserPool
+	if cfg.EndUserPool.Enabled {
+		endUsers = platform.NewEndUserPool(stack, "EndUserPool", &platform.EndUserPoolProps{SelfSignUp: cfg.EndUserPool.SelfSignUp})
+	}
+	platform.NewOutputs(stack, "Outputs", &platform.OutputsProps{
+		Databases: dbs, Bootstrap: bootstrap, LoadBalancers: lbs, Secrets: secrets, Observability: obs, StudioAuth: studioAuth,
+		EndUserPool: endUsers,
+	})
 
 	return &SupabaseStack{Stack: stack, Network: network, SecurityGroups: sgs, Databases: dbs, Cache: cache, Bootstrap: bootstrap,
 		Compute: compute, LoadBalancers: lbs, Observability: obs, IAM: iam, Kong: kong, TenantManager: tenantManager}

@@ -395,12 +395,23 @@ func TestOutputs(t *testing.T) {
 		names = append(names, k)
 	}
 	joined := strings.Join(names, " ")
-	for _, want := range []string{"ApiUrl", "StudioUrl", "ManagerUrl", "AdminTokenSecretArn", "WorkerSupabaseWorker01Endpoint", "PrimaryEndpoint"} {
+	for _, want := range []string{"ApiUrl", "StudioUrl", "ManagerUrl", "AdminTokenSecretArn", "WorkerSupabaseWorker01Endpoint", "PrimaryEndpoint",
+		"EndUserPoolIssuer", "EndUserPoolClientId"} {
 		require.Contains(t, joined, want)
 	}
+	require.NotContains(t, strings.Join(keys(synth(t, defaultConfig).json["Outputs"].(map[string]any)), " "), "EndUserPool",
+		"the end-user pool exists only when configured")
 	for k, o := range outputs {
 		if strings.Contains(k, "ApiUrl") {
 			require.Equal(t, "https://api.supabase.example.com", o.(map[string]any)["Value"])
 		}
 	}
+}
+
+func keys(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
