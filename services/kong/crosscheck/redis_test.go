@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -101,4 +102,56 @@ func TestConfigCacheScriptMatchesTenantManager(t *testing.T) {
 	out := lua(t, []any{map[string]any{"kind": "cfgcache", "cfg": map[string]any{"project_id": "p", "function_url": "https://x/",
 		"jwt_secret": "s", "version": 1}}})
 	require.Equal(t, string(m[1]), out[0]["script"])
+}
+
+// The gateway's control script (pause and rate limit), run by a real Redis
+// the way the plugin runs it: EVALSHA under the SHA1 the plugin computes.
+func TestControlScriptOnRedis(t *testing.T) {
+	out := lua(t, []any{
+		map[string]any{"kind": "control", "project": "acme-prod"},
+		map[string]any{"kind": "control", "project": "other-proj"},
+		map[string]any{"kind": "control", "project": "third-proj"},
+	})
+	cli := redisServer(t)
+	script, sha := out[0]["script"].(string), out[0]["sha"].(string)
+	require.Equal(t, sha, cli("SCRIPT", "LOAD", script), "the plugin's SHA1 is Redis's")
+	run := func(i int, docPaused, rps, burst string) string {
+		return cli("EVALSHA", sha, "2", out[i]["ctl_key"].(string), out[i]["bucket_key"].(string), docPaused, rps, burst)
+	}
+	require.Equal(t, "project:ctl:{acme-prod}", out[0]["ctl_key"])
+	require.Equal(t, "project:rl:{acme-prod}", out[0]["bucket_key"])
+	ctl, rl := out[0]["ctl_key"].(string), out[0]["bucket_key"].(string)
+
+	// The hash's limit wins over the defaults: a burst of 3, then refused
+	// with Retry-After 1. Two callers (tasks) draw on the same bucket.
+	cli("HSET", ctl, "paused", "0", "rps", "1", "burst", "3")
+	require.Equal(t, "0\n1\n2\n0\n1", run(0, "0", "100", "200"))
+	require.Equal(t, "0\n1\n1\n0\n1", run(0, "0", "100", "200"))
+	require.Equal(t, "0\n1\n0\n0\n1", run(0, "0", "100", "200"))
+	require.Equal(t, "0\n0\n0\n1\n1", run(0, "0", "100", "200"))
+	pttl, err := strconv.Atoi(cli("PTTL", rl))
+	require.NoError(t, err)
+	require.True(t, pttl > 0 && pttl <= 4000, "bucket expires once full again: %d", pttl)
+
+	// Paused: refused before a token is taken.
+	cli("HSET", ctl, "paused", "1")
+	before := cli("HGET", rl, "tokens")
+	require.Equal(t, "1\n0\n0\n0\n0", run(0, "0", "100", "200"))
+	require.Equal(t, before, cli("HGET", rl, "tokens"))
+
+	// Without a hash: the config document's paused flag and the defaults
+	// given; rps or burst 0 = no limit and no bucket.
+	other := out[1]["bucket_key"].(string)
+	require.Equal(t, "1\n0\n0\n0\n0", run(1, "1", "5", "10"))
+	require.Equal(t, "0\n1\n9\n0\n5", run(1, "0", "5", "10"))
+	require.Equal(t, "0\n1\n-1\n0\n0", run(2, "0", "0", "10"))
+	require.Equal(t, "0", cli("EXISTS", out[2]["bucket_key"].(string)))
+
+	// Tokens come back with Redis's clock: 10 per second.
+	cli("DEL", other)
+	cli("HSET", out[1]["ctl_key"].(string), "paused", "0", "rps", "10", "burst", "1")
+	require.Equal(t, "0\n1\n0\n0\n10", run(1, "0", "5", "10"))
+	require.Equal(t, "0\n0\n0\n1\n10", run(1, "0", "5", "10"))
+	time.Sleep(150 * time.Millisecond)
+	require.Equal(t, "0\n1\n0\n0\n10", run(1, "0", "5", "10"))
 }

@@ -5,12 +5,14 @@
 --   {"kind":"jwt","claims":{…},"secret":"…","kid":"…"?}          -> {"token":"…"}
 --   {"kind":"identity","opts":{…},"credentials":{…},"now":…}      -> {"headers":{…}}
 --   {"kind":"cfgcache","cfg":{…}}  -> {"script":"…","doc":"…","version":"…"}
+--   {"kind":"control","project":"…"} -> {"script":"…","sha":"…","ctl_key":"…","bucket_key":"…"}
 package.path = "./?.lua;" .. package.path
 local cjson = require("cjson")
 local sigv4 = require("kong.plugins.dynamic-lambda-router.sigv4")
 local jwt = require("kong.plugins.dynamic-lambda-router.jwt")
 local identity = require("kong.plugins.dynamic-lambda-router.identity")
 local cfgcache = require("kong.plugins.dynamic-lambda-router.cfgcache")
+local control = require("kong.plugins.dynamic-lambda-router.control")
 
 for line in io.lines() do
   local in_ = cjson.decode(line)
@@ -30,6 +32,9 @@ for line in io.lines() do
   elseif in_.kind == "cfgcache" then
     local doc, version = cfgcache.encode(in_.cfg)
     out = { script = cfgcache.SCRIPT, doc = doc, version = version }
+  elseif in_.kind == "control" then
+    out = { script = control.SCRIPT, sha = control.SHA, ctl_key = control.ctl_key(in_.project),
+      bucket_key = control.bucket_key(in_.project) }
   else
     error("unknown kind " .. tostring(in_.kind))
   end
