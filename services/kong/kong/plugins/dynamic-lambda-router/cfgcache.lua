@@ -1,8 +1,10 @@
 -- A project's gateway configuration as the tenant-manager's config API
 -- returns it and as both parties cache it in Redis under project:cfg:{id}:
 -- {"project_id", "function_url", "jwt_secret", "jwt_kid", "version"}, and
--- optionally "paused" and "rate_limit" {"rps", "burst"}.
+-- optionally "paused", "rate_limit" {"rps", "burst"} and
+-- "third_party_auth" (see thirdparty.lua).
 local cjson = require("cjson.safe")
+local thirdparty = require("kong.plugins.dynamic-lambda-router.thirdparty")
 
 local M = {}
 
@@ -71,15 +73,21 @@ function M.parse(doc, project)
     end
     rate_limit = { rps = rps, burst = burst }
   end
+  -- An unusable entry fails only the tokens of its issuer (503), not the
+  -- project's API-key requests.
+  local tpa, tpa_why = thirdparty.parse_config(doc.third_party_auth)
+  if not tpa then return nil, tpa_why end
   return { project_id = project, function_url = doc.function_url, jwt_secret = doc.jwt_secret,
-    jwt_kid = kid, version = version, paused = paused, rate_limit = rate_limit }
+    jwt_kid = kid, version = version, paused = paused, rate_limit = rate_limit,
+    third_party_auth = #tpa > 0 and tpa or nil, third_party_auth_doc = #tpa > 0 and doc.third_party_auth or nil }
 end
 
 -- encode(cfg) -> the JSON document and its version as Redis arguments.
 -- The version is written by hand: cjson keeps only 14 significant digits.
 function M.encode(cfg)
   local head = cjson.encode({ project_id = cfg.project_id, function_url = cfg.function_url,
-    jwt_secret = cfg.jwt_secret, jwt_kid = cfg.jwt_kid, paused = cfg.paused or nil, rate_limit = cfg.rate_limit })
+    jwt_secret = cfg.jwt_secret, jwt_kid = cfg.jwt_kid, paused = cfg.paused or nil, rate_limit = cfg.rate_limit,
+    third_party_auth = cfg.third_party_auth_doc })
   local version = string.format("%.0f", cfg.version)
   return head:sub(1, -2) .. ',"version":' .. version .. "}", version
 end

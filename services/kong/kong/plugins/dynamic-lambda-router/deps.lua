@@ -59,6 +59,52 @@ function M.http(method, url, headers, body, timeout_ms)
   return res.status, res.headers, res.body
 end
 
+-- https_get(http, clock) -> fetch(url, timeout_ms, max_bytes) -> status,
+-- body, or nil, nil, err: a GET of an https URL (certificate verified)
+-- over lua-resty-http (`http`), its body read in pieces and given up
+-- beyond max_bytes or past timeout_ms in all (`clock` in seconds), so a
+-- large or slow answer costs neither memory nor a long wait.
+function M.https_get(http, clock)
+  return function(url, timeout_ms, max_bytes)
+    local u = http:parse_uri(url, false)
+    if not u or u[1] ~= "https" or not u[2] then return nil, nil, "not an https URL" end
+    local host, port, path, query = u[2], u[3], u[4], u[5]
+    local deadline = clock() + timeout_ms / 1000
+    local httpc = http.new()
+    httpc:set_timeouts(timeout_ms, timeout_ms, timeout_ms)
+    local ok, err = httpc:connect({ scheme = "https", host = host, port = port, ssl_verify = true, ssl_server_name = host })
+    if not ok then return nil, nil, "connect: " .. tostring(err) end
+    local function fail(why)
+      httpc:close()
+      return nil, nil, why
+    end
+    local res, rerr = httpc:request({ method = "GET", path = path .. ((query and query ~= "") and ("?" .. query) or ""),
+      headers = { ["Host"] = host, ["Accept"] = "application/json" } })
+    if not res then return fail("request: " .. tostring(rerr)) end
+    if (tonumber(res.headers["Content-Length"]) or 0) > max_bytes then
+      return fail("body over " .. max_bytes .. " bytes")
+    end
+    local parts, size = {}, 0
+    while res.body_reader do
+      local chunk, cerr = res.body_reader(8192)
+      if cerr then return fail("body: " .. tostring(cerr)) end
+      if not chunk then break end
+      size = size + #chunk
+      if size > max_bytes then return fail("body over " .. max_bytes .. " bytes") end
+      if clock() > deadline then return fail("timeout") end
+      parts[#parts + 1] = chunk
+    end
+    httpc:close()
+    return res.status, table.concat(parts)
+  end
+end
+
+local fetch
+function M.fetch(url, timeout_ms, max_bytes)
+  fetch = fetch or M.https_get(require("resty.http"), ngx.now)
+  return fetch(url, timeout_ms, max_bytes)
+end
+
 -- redis_client(resty_redis, null, conf) wraps a resty.redis connection:
 --   :get(key)  -> value | false when the key does not exist | nil, err
 --   :eval(script, key, ...) -> the script's integer result | nil, err

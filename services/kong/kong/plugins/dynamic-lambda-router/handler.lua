@@ -13,6 +13,7 @@ local bucket = require("kong.plugins.dynamic-lambda-router.bucket")
 local body_reader = require("kong.plugins.dynamic-lambda-router.body")
 local ratelog = require("kong.plugins.dynamic-lambda-router.ratelog")
 local control = require("kong.plugins.dynamic-lambda-router.control")
+local thirdparty = require("kong.plugins.dynamic-lambda-router.thirdparty")
 
 local Handler = {
   -- Below ACL (950) so ACL really runs first; above the proxying plugins.
@@ -38,10 +39,12 @@ local tm_bucket -- per-worker budget of config API calls while Redis is down
 local redis_down_until = 0
 local logger    -- per-worker rate limit of the error-log lines
 local local_buckets -- per-worker project rate limits while Redis is down
+local tpa       -- per-worker third-party signing keys (see thirdparty)
 
 -- reset() drops the per-worker state (tests use it between cases).
 function Handler.reset()
   memory, creds, tm_bucket, redis_down_until, logger, local_buckets = nil, nil, nil, 0, nil, nil
+  tpa = nil
 end
 
 -- log(kind, level, ...) writes to the error log through deps.log, never
@@ -303,6 +306,26 @@ local function refuse(project, d)
   end
 end
 
+-- third_party(conf) -> this worker's third-party key store, on the same
+-- Redis (and its retry pause after a failure) and HTTP client as the rest.
+local function third_party(conf)
+  if not tpa then
+    tpa = thirdparty.new({
+      now = function() return deps().now() end,
+      fetch = function(url, timeout_ms, max_bytes) return deps().fetch(url, timeout_ms, max_bytes) end,
+      redis = function()
+        local now = deps().now()
+        if now < redis_down_until then return nil, "redis unavailable (retry pause)" end
+        local red, err = deps().redis(conf)
+        if not red then redis_down_until = now + conf.redis_retry_seconds end
+        return red, err
+      end,
+      log = log,
+    })
+  end
+  return tpa
+end
+
 -- connection_options returns the set of header names the Connection
 -- header lists (they belong to this hop only, RFC 9110 7.6.1), or nil.
 local function connection_options(value)
@@ -367,6 +390,25 @@ function Handler:access(conf)
     return
   end
 
+  -- A user's token of a third-party issuer makes the request run as
+  -- authenticated; one that does not verify is refused, never served with
+  -- the API key's role. Checked before the body is read.
+  local user
+  local bearer = thirdparty.bearer(kong.request.get_header("Authorization"))
+  if bearer ~= nil then
+    local tstatus, tcode, treason
+    if bearer then
+      user, tstatus, tcode, treason = third_party(conf):authenticate(target, bearer)
+    else
+      tstatus, tcode, treason = 401, "invalid_token", "Authorization is not Bearer <token>"
+    end
+    if not user then
+      local h = { ["Content-Type"] = "application/json" }
+      if tstatus == 401 then h["WWW-Authenticate"] = 'Bearer error="invalid_token", error_description="' .. treason .. '"' end
+      return kong.response.exit(tstatus, { code = tcode, message = treason }, h)
+    end
+  end
+
   -- A request that cannot be forwarded whole is refused, never forwarded
   -- in part.
   local body, bstatus, bmessage, bdetail = body_reader.read(deps().ngx_req(), {
@@ -381,8 +423,9 @@ function Handler:access(conf)
   end
 
   local now = deps().now()
-  local token, jerr = jwt.sign_hs256({ iss = "supabase", ref = project, role = role, iat = now, exp = now + conf.jwt_ttl },
-    target.jwt_secret, target.jwt_kid)
+  local claims = user and thirdparty.internal_claims(user, project, now, conf.jwt_ttl)
+    or { iss = "supabase", ref = project, role = role, iat = now, exp = now + conf.jwt_ttl }
+  local token, jerr = jwt.sign_hs256(claims, target.jwt_secret, target.jwt_kid)
   if not token then
     log("jwt", "ERR", "minting the JWT failed: ", jerr)
     return fail(500, "Internal error")
