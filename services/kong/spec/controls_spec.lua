@@ -143,8 +143,12 @@ describe("paused projects", function()
 
   it("follow the config document while the control hash has no paused field", function()
     local w = world()
-    w.tm_body = cjson.encode(doc({ paused = true }))
+    w.tm_body = cjson.encode(doc({ paused = true, rate_limit = { rps = 7, burst = 9 } }))
     assert.equal(403, (serve(handler, conf())))
+    -- The refill keeps both for the other tasks.
+    local cached = cjson.decode(w.redis.data["project:cfg:acme-prod"])
+    assert.is_true(cached.paused)
+    assert.same({ rps = 7, burst = 9 }, cached.rate_limit)
     -- The hash, once written, is what counts.
     w.redis.hashes[CTL] = { paused = "0", rps = "0", burst = "0" }
     assert.equal(200, (serve(handler, conf())))
