@@ -32,10 +32,10 @@ type SecurityGroupsProps struct {
 	TLS bool
 }
 
-// SecurityGroups is the platform's ingress matrix (docs in the README), and
-// nothing else. Every
-// group starts with no egress; egress is opened only where a component calls
-// something: its peers of the matrix and AWS APIs over HTTPS.
+// SecurityGroups is the platform's ingress matrix (docs/architecture.md),
+// and nothing else. Every group starts with no egress; egress is opened only
+// where a component calls something: its peers of the matrix and AWS APIs
+// over HTTPS.
 type SecurityGroups struct {
 	constructs.Construct
 	KongAlb, StudioAlb, ManagerAlb         awsec2.SecurityGroup
