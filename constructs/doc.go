@@ -2,6 +2,6 @@
 // platform (docs/architecture.md). The stack in package stacks only
 // composes them.
 //
-// The folder is named constructs/ as the spec lays out; the package is named
+// The folder is named constructs/ after what it holds; the package is named
 // platform so it does not collide with constructs-go's "constructs".
 package platform
