@@ -126,11 +126,43 @@ local u = ngx.var.request_uri or ""
 local path = u:gsub("%?.*$", "")
 if path ~= u then path = path .. "?REDACTED" end
 ]]
+-- The request's timings in whole milliseconds: total = Kong's
+-- latencies.request ($request_time); upstream = the router's own
+-- measurement around the Lambda call on /rest/v1 (Kong never proxies
+-- there), else Kong's latencies.proxy (KONG_WAITING_TIME, the wait for the
+-- functions service), nil when nothing upstream was asked.
+local TIMINGS = [[
+local total = math.floor((tonumber(ngx.var.request_time) or 0) * 1000 + 0.5)
+local up = kong.ctx.shared.upstream_ms
+if type(up) ~= "number" then
+  up = ngx.ctx.KONG_WAITING_TIME
+  if type(up) ~= "number" or up < 0 then up = nil end
+end
+if up then up = math.floor(up + 0.5) end
+]]
 local function header_redaction(name)
   return string.format("if kong.request.get_header(%q) ~= nil then return \"REDACTED\" end return nil", name)
 end
+-- Top-level fields the stack's metric filters, Contributor Insights rules
+-- and saved queries read (constructs/tenantmetrics.go); a nil result leaves
+-- the field out (Kong's serializer takes no JSON null).
 local access_log_fields = {
   project_id = "return kong.ctx.shared.project_id",
+  -- Set by the router once the key is bound to the project: anon or
+  -- service_role, authenticated for a verified third-party token.
+  key_role = "return kong.ctx.shared.key_role",
+  -- The route's name; Kong's own route object would be logged here.
+  route = [[
+local r = kong.router.get_route()
+local name = type(r) == "table" and r.name
+if name == "rest" or name == "functions" then return name end
+return nil
+]],
+  status = "return ngx.status",
+  latency_ms = TIMINGS .. "return total",
+  upstream_ms = TIMINGS .. "return up",
+  gateway_ms = TIMINGS .. "return math.max(0, total - (up or 0))",
+  lambda_request_id = "return kong.ctx.shared.lambda_request_id",
   ["request.querystring"] = "local out = {} for k in pairs(kong.request.get_query()) do out[k] = \"REDACTED\" end return out",
   ["request.uri"] = REDACTED_URI .. "return path",
   ["request.url"] = REDACTED_URI ..

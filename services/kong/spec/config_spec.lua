@@ -186,8 +186,8 @@ describe("access log", function()
       response_headers = req.response_headers })
     local var = { scheme = "https", host = "acme-prod.supabase.example.com", server_port = "8000",
       request_uri = req.request_uri, upstream_uri = req.upstream_uri, is_args = req.query and req.query ~= "" and "?" or "",
-      args = req.query }
-    return fakes.log_plugin_run(custom_fields, k, { var = var, ctx = {} })
+      args = req.query, request_time = "0.004" }
+    return fakes.log_plugin_run(custom_fields, k, { var = var, ctx = {}, status = 401 })
   end
 
   local leaky = {

@@ -70,6 +70,7 @@ local function world(tasks)
     h.deps = {
       log = deps.error_log(w.errlog),
       now = function() return clock.now end,
+      now_ms = function() return clock.now * 1000 + (clock.ms or 0) end,
       http = w.http.request,
       redis = function(c) return deps.redis_client(redis.module, fakes.NULL, c) end,
       ngx_req = function() return current_req end,

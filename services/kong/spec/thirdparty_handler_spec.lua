@@ -64,6 +64,7 @@ local function world()
   handler.deps = {
     log = deps.error_log(errlog),
     now = function() return clock.now end,
+    now_ms = function() return clock.now * 1000 + (clock.ms or 0) end,
     http = w.http.request,
     fetch = function(url, timeout, max)
       local status, _, body = w.http.request("GET", url, {}, nil, timeout)

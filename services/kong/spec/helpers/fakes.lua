@@ -9,7 +9,8 @@ local M = {}
 -- kong_pdk(req) installs a fake `kong` global for one request:
 -- req = {consumer, project_id (what the pre-function put in kong.ctx.shared),
 --        method, path, query, headers, host, body, ngx_req (fake ngx.req),
---        response_headers (what the log phase sees as the response's)}
+--        response_headers (what the log phase sees as the response's),
+--        route (the matched route entity, kong.router.get_route())}
 function M.kong_pdk(req)
   local headers = {}
   for k, v in pairs(req.headers or {}) do headers[k:lower()] = v end
@@ -26,6 +27,7 @@ function M.kong_pdk(req)
   end
   k.log = { err = logger("err"), warn = logger("warn"), info = logger("info"), debug = logger("debug"), notice = logger("notice") }
   k.client = { get_consumer = function() return req.consumer end }
+  k.router = { get_route = function() return req.route end }
   k.ctx = { shared = { project_id = req.project_id }, plugin = {} }
   k.request = {
     get_header = function(name) return headers[name:lower()] end,
@@ -373,9 +375,18 @@ end
 --  * kong.log.serialize() builds the entry (request.uri = $request_uri,
 --    request.url = scheme://host:port .. $request_uri, request.querystring =
 --    kong.request.get_query(), request.headers = kong.request.get_headers(),
---    upstream_uri, response.headers = the response's headers, ...) and applies the recorded values in order: a key's
---    dots walk into sub-tables ("set" creates missing ones), a nil value
---    removes the field, "replace" changes only an existing field.
+--    request.size = $request_length, upstream_uri (with $args appended),
+--    response.status = ngx.status, response.headers, response.size =
+--    $bytes_sent, tries, latencies {kong = KONG_PROXY_LATENCY or
+--    KONG_RESPONSE_LATENCY, plus KONG_RECEIVE_TIME; proxy =
+--    KONG_WAITING_TIME or -1; request = $request_time * 1000},
+--    authenticated_entity {id, consumer_id} of ngx.ctx's credential, route,
+--    service, consumer = ngx.ctx's entities, client_ip, started_at) and
+--    applies the recorded values in order: every value must be nil, a
+--    number, string, boolean or a table of those (anything else, e.g. a
+--    JSON null's userdata, raises an error); a key's dots walk into
+--    sub-tables ("set" creates missing ones), a nil value removes the
+--    field, "replace" changes only an existing field.
 local SANDBOX_BASE = {
   "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring", "type", "unpack", "xpcall",
 }
@@ -404,19 +415,45 @@ function M.log_plugin_run(custom_fields, k, ngx_fake)
   if upstream_uri ~= "" and not upstream_uri:find("?", 1, true) and var.is_args == "?" then
     upstream_uri = upstream_uri .. "?" .. (var.args or "")
   end
+  local ctx = ngx_fake.ctx
+  local credential = ctx.authenticated_credential
   local entry = {
     request = {
       uri = var.request_uri,
-      url = var.scheme .. "://" .. var.host .. ":" .. (ngx_fake.ctx.host_port or var.server_port) .. var.request_uri,
+      url = var.scheme .. "://" .. var.host .. ":" .. (ctx.host_port or var.server_port) .. var.request_uri,
       querystring = k.request.get_query(),
       method = k.request.get_method(),
       headers = headers,
+      size = tonumber(var.request_length),
     },
     upstream_uri = upstream_uri,
-    response = { status = 401, headers = k.response.get_headers() },
+    response = { status = ngx_fake.status, headers = k.response.get_headers(), size = tonumber(var.bytes_sent) },
+    tries = (ctx.balancer_data or {}).tries,
+    latencies = {
+      kong = (ctx.KONG_PROXY_LATENCY or ctx.KONG_RESPONSE_LATENCY or 0) + (ctx.KONG_RECEIVE_TIME or 0),
+      proxy = ctx.KONG_WAITING_TIME or -1,
+      request = tonumber(var.request_time) * 1000,
+    },
+    authenticated_entity = credential and { id = credential.id, consumer_id = credential.consumer_id } or nil,
+    route = ctx.route,
+    service = ctx.service,
+    consumer = ctx.authenticated_consumer,
     client_ip = "203.0.113.7",
+    started_at = 1763800000000,
   }
+  local function valid(v, seen)
+    local t = type(v)
+    if v == nil or t == "number" or t == "string" or t == "boolean" then return true end
+    if t ~= "table" or seen[v] then return false end
+    seen[v] = true
+    for key, x in pairs(v) do
+      local kt = type(key)
+      if (kt ~= "string" and kt ~= "number" and kt ~= "boolean") or not valid(x, seen) then return false end
+    end
+    return true
+  end
   for _, item in ipairs(values) do
+    assert(valid(item.value, {}), "value must be nil, a number, string, boolean or a non-self-referencial table containing numbers, string and booleans")
     local node, parts = entry, {}
     for part in item.key:gmatch("[^%.]+") do parts[#parts + 1] = part end
     for i = 1, #parts - 1 do

@@ -8,6 +8,14 @@ function M.now()
   return ngx.time()
 end
 
+-- now_ms() -> epoch milliseconds, read from the system clock: ngx.now()
+-- alone is the time the event loop last looked, which can be before this
+-- request's own work began.
+function M.now_ms()
+  ngx.update_time()
+  return ngx.now() * 1000
+end
+
 -- error_log(api) -> log(level, msg), api = ngx: writes msg to nginx's
 -- error log from a zero-delay timer. Written during a request, an entry
 -- gets nginx's request context appended, the request line with its query

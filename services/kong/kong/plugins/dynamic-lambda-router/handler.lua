@@ -337,6 +337,19 @@ local function connection_options(value)
   return set
 end
 
+-- lambda_request_id(headers) -> the Lambda's x-amzn-RequestId (a UUID)
+-- for the access log, nil when absent or not shaped like one.
+local function lambda_request_id(headers)
+  for k, v in pairs(headers or {}) do
+    if type(k) == "string" and k:lower() == "x-amzn-requestid" then
+      if type(v) == "string" and #v <= 64 and v:match("^[%w%-]+$") then return v end
+      return nil
+    end
+  end
+  return nil
+end
+Handler.lambda_request_id = lambda_request_id
+
 local function strip(path, prefix)
   if prefix and prefix ~= "" and path:sub(1, #prefix) == prefix then
     path = path:sub(#prefix + 1)
@@ -362,6 +375,9 @@ function Handler:access(conf)
     log("wrong_project", "WARN", "API key of project ", project, " used for project ", tostring(requested))
     return fail(403, "Forbidden: the API key does not belong to this project")
   end
+  -- For the access log (render.lua's access_log_fields), like the fields
+  -- set below: the role this request runs as.
+  kong.ctx.shared.key_role = role
 
   local target, status, message = lookup(conf, project)
   if not target then
@@ -407,6 +423,7 @@ function Handler:access(conf)
       if tstatus == 401 then h["WWW-Authenticate"] = 'Bearer error="invalid_token", error_description="' .. treason .. '"' end
       return kong.response.exit(tstatus, { code = tcode, message = treason }, h)
     end
+    kong.ctx.shared.key_role = "authenticated"
   end
 
   -- A request that cannot be forwarded whole is refused, never forwarded
@@ -461,7 +478,10 @@ function Handler:access(conf)
   for k, v in pairs(auth) do headers[k] = v end
 
   local url = "https://" .. host .. path .. (query ~= "" and ("?" .. query) or "")
+  local started = deps().now_ms()
   local ustatus, uheaders, ubody = deps().http(method, url, headers, body, conf.upstream_timeout_ms)
+  kong.ctx.shared.upstream_ms = math.max(0, deps().now_ms() - started)
+  kong.ctx.shared.lambda_request_id = lambda_request_id(uheaders)
   if not ustatus then
     log("lambda_unreachable", "ERR", "project ", project, ": Lambda unreachable: ", ubody)
     return fail(502, "Bad gateway")
