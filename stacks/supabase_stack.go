@@ -188,6 +188,7 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 	})
 
 	platform.RequireBootstrapVersion(stack, platform.MinBootstrapVersion)
+	platform.NewTenantMetrics(stack, "TenantMetrics", &platform.TenantMetricsProps{LogGroup: compute.LogGroup, NamePrefix: cfg.StackName})
 	obs := platform.NewObservability(stack, "Observability", &platform.ObservabilityProps{
 		Email:         cfg.Alarms.Email,
 		LoadBalancers: lbs,

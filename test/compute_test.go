@@ -384,7 +384,12 @@ func TestObservability(t *testing.T) {
 	require.Equal(t, 2, metrics["DatabaseConnections"])
 	require.Equal(t, 1, metrics["EngineCPUUtilization"])
 	require.Equal(t, 1, metrics["DatabaseMemoryUsagePercentage"])
-	require.Len(t, s.resources("AWS::CloudWatch::Dashboard"), 1)
+	var dashboards []string
+	for _, d := range s.resources("AWS::CloudWatch::Dashboard") {
+		name, _ := props(d)["DashboardName"].(string)
+		dashboards = append(dashboards, name)
+	}
+	require.ElementsMatch(t, []string{"", "SupabaseStack-tenants"}, dashboards, "the platform's dashboard and the per-tenant one")
 }
 
 func TestOutputs(t *testing.T) {

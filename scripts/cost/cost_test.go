@@ -184,30 +184,33 @@ func TestNatGatewayCountChangesTheTotalByThePriceDifference(t *testing.T) {
 func TestTenantCost(t *testing.T) {
 	p, cfg, _ := load(t, cases[0].template, cases[0].config)
 	r := p.Regions["us-east-1"]
-	// The tenant-manager creates a function, its URL and (through Lambda)
-	// a log group per project: all free while idle; no secret, alarm or
-	// custom metric. So a project without traffic costs nothing.
+	// The tenant-manager creates a function, its URL, its log group and
+	// one alarm per project; the function, URL and log group are free
+	// while idle and the gateway's per-project metrics bill only in hours
+	// with traffic. So a project without traffic costs its alarm.
 	idle, err := tenantCost(p, r, cfg, 0)
 	require.NoError(t, err)
-	require.Zero(t, idle.Monthly)
+	require.InDelta(t, r.AlarmStandardMonth, idle.Monthly, 1e-9)
+	require.LessOrEqual(t, idle.Monthly, 0.10, "an idle project's observability stays within $0.10 a month")
 
 	one, err := tenantCost(p, r, cfg, 1)
 	require.NoError(t, err)
 	requests := 3600 * p.HoursPerMonth
 	gbs := requests * p.Usage.TenantRequestMs / 1000 * float64(cfg.TenantLambda.MemoryMiB) / 1024
 	logGB := requests * p.Usage.TenantLogBytesPerRequest / 1e9
-	want := requests/1e6*r.LambdaRequestsPerMillion + gbs*r.Lambda["x86_64"].GBSecond +
+	traffic := requests/1e6*r.LambdaRequestsPerMillion + gbs*r.Lambda["x86_64"].GBSecond +
 		logGB*r.LogsIngestGB + logGB*float64(cfg.Logs.RetentionDays)/30*r.LogsStoreGBMonth
-	require.InDelta(t, want, one.Monthly, 1e-9)
+	fixed := r.AlarmStandardMonth + 4*r.CustomMetricMonth
+	require.InDelta(t, fixed+traffic, one.Monthly, 1e-9, "traffic, the alarm and the four per-project gateway metrics")
 	ten, err := tenantCost(p, r, cfg, 10)
 	require.NoError(t, err)
-	require.InDelta(t, 10*one.Monthly, ten.Monthly, 1e-9, "traffic costs scale with the rate")
+	require.InDelta(t, fixed+10*traffic, ten.Monthly, 1e-9, "traffic costs scale with the rate")
 
 	// A per-project secret would show up in the idle cost.
 	p.Tenant.Secrets = 1
 	withSecret, err := tenantCost(p, r, cfg, 0)
 	require.NoError(t, err)
-	require.InDelta(t, r.SecretMonth, withSecret.Monthly, 1e-9)
+	require.InDelta(t, r.SecretMonth+r.AlarmStandardMonth, withSecret.Monthly, 1e-9)
 }
 
 func TestTenantTableAddsWorkers(t *testing.T) {

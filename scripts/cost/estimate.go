@@ -92,6 +92,8 @@ var pricers = map[string]func(x *estimator, id string, r Resource){
 	"AWS::CloudWatch::Alarm":                     (*estimator).alarm,
 	"AWS::CloudWatch::CompositeAlarm":            (*estimator).compositeAlarm,
 	"AWS::CloudWatch::Dashboard":                 (*estimator).dashboard,
+	"AWS::CloudWatch::InsightRule":               (*estimator).insightRule,
+	"AWS::Logs::MetricFilter":                    (*estimator).metricFilter,
 	"AWS::Route53::HostedZone":                   (*estimator).hostedZone,
 	"AWS::ServiceDiscovery::PrivateDnsNamespace": (*estimator).hostedZone,
 	"AWS::ServiceDiscovery::Service":             (*estimator).cloudMapService,
@@ -354,6 +356,27 @@ func (x *estimator) compositeAlarm(id string, r Resource) {
 
 func (x *estimator) dashboard(id string, r Resource) {
 	x.add("AWS::CloudWatch::Dashboard", id, 1, "dashboard-month", x.r.DashboardMonth)
+}
+
+// insightRule is a Contributor Insights rule: a monthly fee and the log
+// events it matches, at the stated volume.
+func (x *estimator) insightRule(id string, r Resource) {
+	x.add("AWS::CloudWatch::InsightRule", id, 1, "rule-month", x.r.InsightRuleMonth)
+	x.add("AWS::CloudWatch::InsightRule", id+" matched events (stated volume)", x.p.Usage.InsightRuleEventsMillionPerMonth, "million events", x.r.InsightRuleEventsPerM)
+}
+
+// metricFilter publishes one custom metric, billed in hours it receives
+// data; the platform-wide ones are priced as always receiving. A filter
+// with dimensions makes one metric per dimension value (per project): the
+// per-project cost prices those.
+func (x *estimator) metricFilter(id string, r Resource) {
+	for _, t := range list(r.Properties["MetricTransformations"]) {
+		if tm, ok := t.(map[string]any); ok && len(list(tm["Dimensions"])) > 0 {
+			x.e.NoCharge["AWS::Logs::MetricFilter"]++
+			return
+		}
+	}
+	x.add("AWS::Logs::MetricFilter", id+" platform metric", 1, "metric-month", x.r.CustomMetricMonth)
 }
 
 func (x *estimator) hostedZone(id string, r Resource) {

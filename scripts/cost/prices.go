@@ -50,6 +50,8 @@ type RegionPrices struct {
 	CompositeAlarmMonth      float64                 `json:"compositeAlarmMonth"`
 	DashboardMonth           float64                 `json:"dashboardMonth"`
 	CustomMetricMonth        float64                 `json:"customMetricMonth"`
+	InsightRuleMonth         float64                 `json:"insightRuleMonth"`
+	InsightRuleEventsPerM    float64                 `json:"insightRuleEventsPerMillion"`
 	LogsIngestGB             float64                 `json:"logsIngestGB"`
 	LogsStoreGBMonth         float64                 `json:"logsStoreGBMonth"`
 	HostedZoneMonth          float64                 `json:"hostedZoneMonth"`
@@ -83,6 +85,9 @@ type Usage struct {
 	TenantRequestMs                    float64   `json:"tenantRequestMs"`
 	TenantLogBytesPerRequest           float64   `json:"tenantLogBytesPerRequest"`
 	TenantRequestRates                 []float64 `json:"tenantRequestRates"`
+	// InsightRuleEventsMillionPerMonth is the log events each Contributor
+	// Insights rule matches a month (the gateway's request lines).
+	InsightRuleEventsMillionPerMonth float64 `json:"insightRuleEventsMillionPerMonth"`
 }
 
 // TenantFootprint is what the tenant-manager creates in AWS per project
@@ -91,7 +96,10 @@ type TenantFootprint struct {
 	Secrets       float64 `json:"secrets"`
 	Alarms        float64 `json:"alarms"`
 	CustomMetrics float64 `json:"customMetrics"`
-	Architecture  string  `json:"architecture"`
+	// CustomMetricsWhenActive bill only for hours with data: a project
+	// with traffic in every hour pays for all of them, an idle one none.
+	CustomMetricsWhenActive float64 `json:"customMetricsWhenActive"`
+	Architecture            string  `json:"architecture"`
 }
 
 // loadPrices reads the embedded price list, or path when it is not empty.

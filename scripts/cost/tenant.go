@@ -18,8 +18,9 @@ type TenantCost struct {
 }
 
 // tenantCost prices one project: its function (requests and GB-seconds),
-// what its log group ingests and keeps, and the secrets, alarms and custom
-// metrics the tenant-manager creates per project (none today). Shared
+// what its log group ingests and keeps, the secrets and alarms the
+// tenant-manager creates per project, and the gateway's per-project
+// metrics when it has traffic. Shared
 // capacity (Kong tasks, load balancer LCUs, the worker's size) grows in
 // steps, not per project, and is not part of it.
 func tenantCost(p Prices, r RegionPrices, cfg config.Config, rate float64) (TenantCost, error) {
@@ -33,7 +34,11 @@ func tenantCost(p Prices, r RegionPrices, cfg config.Config, rate float64) (Tena
 	c.GBSeconds = c.Requests * p.Usage.TenantRequestMs / 1000 * float64(cfg.TenantLambda.MemoryMiB) / 1024
 	c.LogGB = c.Requests * p.Usage.TenantLogBytesPerRequest / 1e9
 	stored := c.LogGB * float64(cfg.Logs.RetentionDays) / 30
-	c.Monthly = p.Tenant.Secrets*r.SecretMonth + p.Tenant.Alarms*r.AlarmStandardMonth + p.Tenant.CustomMetrics*r.CustomMetricMonth +
+	metrics := p.Tenant.CustomMetrics
+	if rate > 0 {
+		metrics += p.Tenant.CustomMetricsWhenActive
+	}
+	c.Monthly = p.Tenant.Secrets*r.SecretMonth + p.Tenant.Alarms*r.AlarmStandardMonth + metrics*r.CustomMetricMonth +
 		c.Requests/1e6*r.LambdaRequestsPerMillion + c.GBSeconds*lp.GBSecond +
 		c.LogGB*r.LogsIngestGB + stored*r.LogsStoreGBMonth
 	return c, nil
