@@ -76,7 +76,10 @@ func decodeV1(w http.ResponseWriter, r *http.Request, v any) error {
 		if typeErr.Field == "" {
 			return badRequest("invalid_body", "the request body must be a JSON object")
 		}
-		return badRequest("invalid_field", fmt.Sprintf("field %q must be %s, not a JSON %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value))
+		// Value is "number 123" for numbers: only its kind is named, since
+		// the field may be a password.
+		kind, _, _ := strings.Cut(typeErr.Value, " ")
+		return badRequest("invalid_field", fmt.Sprintf("field %q must be %s, not a JSON %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), kind))
 	case errors.As(err, &syntaxErr):
 		return badRequest("invalid_json", fmt.Sprintf("the request body is not valid JSON (at byte %d)", syntaxErr.Offset))
 	case errors.Is(err, io.ErrUnexpectedEOF):
