@@ -298,3 +298,32 @@ func TestJWTSecretForms(t *testing.T) {
 		})
 	}
 }
+
+// db_max_rows and db_extra_search_path reach PostgREST when the
+// configuration sets them; absent, PostgREST keeps its defaults even if
+// the function's environment carries other values.
+func TestEnvironPostgrestSettings(t *testing.T) {
+	inherited := []string{"PGRST_DB_MAX_ROWS=7", "PGRST_DB_EXTRA_SEARCH_PATH=stale"}
+	s := Settings{ServerPort: 3000, AdminPort: 3001, DBPool: 2}
+	c, err := decode([]byte(strings.TrimSuffix(goodConfig, "}") + `,"db_max_rows":500,"db_extra_search_path":"public, extensions"}`))
+	require.NoError(t, err)
+	env := Environ(inherited, s, c)
+	require.Contains(t, env, "PGRST_DB_MAX_ROWS=500")
+	require.Contains(t, env, "PGRST_DB_EXTRA_SEARCH_PATH=public, extensions")
+	require.NotContains(t, env, "PGRST_DB_MAX_ROWS=7")
+	require.NotContains(t, env, "PGRST_DB_EXTRA_SEARCH_PATH=stale")
+
+	c, err = decode([]byte(strings.TrimSuffix(goodConfig, "}") + `,"db_max_rows":null,"db_extra_search_path":""}`))
+	require.NoError(t, err)
+	for _, kv := range Environ(inherited, s, c) {
+		require.NotRegexp(t, `^PGRST_DB_(MAX_ROWS|EXTRA_SEARCH_PATH)=`, kv)
+	}
+
+	for body, want := range map[string]string{
+		`,"db_max_rows":0}`:                          "db_max_rows must be a positive whole number",
+		`,"db_extra_search_path":"public\nPGRST_X"}`: "db_extra_search_path must be a comma-separated list",
+	} {
+		_, err := decode([]byte(strings.TrimSuffix(goodConfig, "}") + body))
+		require.ErrorContains(t, err, want)
+	}
+}

@@ -10,7 +10,7 @@ import (
 var pgrstOwned = []string{
 	"PGRST_DB_URI", "PGRST_DB_SCHEMAS", "PGRST_DB_ANON_ROLE", "PGRST_JWT_SECRET", "PGRST_JWT_SECRET_IS_BASE64",
 	"PGRST_DB_USE_LEGACY_GUCS", "PGRST_SERVER_PORT", "PGRST_ADMIN_SERVER_PORT", "PGRST_DB_POOL",
-	"PGRST_SERVER_HOST",
+	"PGRST_SERVER_HOST", "PGRST_DB_MAX_ROWS", "PGRST_DB_EXTRA_SEARCH_PATH",
 }
 
 // Environ returns PostgREST's environment: the inherited one minus the
@@ -24,7 +24,7 @@ func Environ(inherited []string, s Settings, c Config) []string {
 		}
 		out = append(out, kv)
 	}
-	return append(out,
+	out = append(out,
 		"PGRST_DB_URI="+c.DBURI,
 		"PGRST_DB_SCHEMAS="+c.DBSchemas,
 		"PGRST_DB_ANON_ROLE="+c.DBAnonRole,
@@ -39,6 +39,15 @@ func Environ(inherited []string, s Settings, c Config) []string {
 		"PGRST_ADMIN_SERVER_PORT="+strconv.Itoa(s.AdminPort),
 		"PGRST_DB_POOL="+strconv.Itoa(s.DBPool),
 	)
+	// Only when the configuration sets them: absent means PostgREST's own
+	// default, never an inherited value.
+	if c.DBMaxRows != nil {
+		out = append(out, "PGRST_DB_MAX_ROWS="+strconv.FormatInt(*c.DBMaxRows, 10))
+	}
+	if c.DBExtraSearchPath != "" {
+		out = append(out, "PGRST_DB_EXTRA_SEARCH_PATH="+c.DBExtraSearchPath)
+	}
+	return out
 }
 
 func contains(list []string, s string) bool {

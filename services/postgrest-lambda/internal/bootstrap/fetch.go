@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -25,7 +26,15 @@ type Config struct {
 	DBAnonRole      string `json:"db_anon_role"`
 	JWTSecret       string `json:"jwt_secret"`
 	DBUseLegacyGucs *bool  `json:"db_use_legacy_gucs"`
+	// Optional: absent (or null) leaves PostgREST's default (no row limit;
+	// extra search path "public").
+	DBMaxRows         *int64 `json:"db_max_rows"`
+	DBExtraSearchPath string `json:"db_extra_search_path"`
 }
+
+// extraSearchPathRe: empty, or schema names separated by commas (and
+// spaces); it goes into an environment variable, so nothing else may.
+var extraSearchPathRe = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_$]*( *, *[A-Za-z_][A-Za-z0-9_$]*)*)?$`)
 
 func (c Config) validate() error {
 	var missing []string
@@ -41,6 +50,12 @@ func (c Config) validate() error {
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("configuration is missing %s", strings.Join(missing, ", "))
+	}
+	if c.DBMaxRows != nil && *c.DBMaxRows < 1 {
+		return fmt.Errorf("db_max_rows must be a positive whole number or null, got %d", *c.DBMaxRows)
+	}
+	if !extraSearchPathRe.MatchString(c.DBExtraSearchPath) {
+		return errors.New("db_extra_search_path must be a comma-separated list of schema names")
 	}
 	return checkJWTSecret(c.JWTSecret)
 }

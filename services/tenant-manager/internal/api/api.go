@@ -41,6 +41,8 @@ type Server struct {
 	// own); the HTTP server's write timeout must leave room for the undo of
 	// a failed create and the answer after it.
 	ProvisionTimeout time.Duration
+	// Region is the platform's AWS region, where every tenant runs.
+	Region string
 }
 
 var (
@@ -86,6 +88,7 @@ func (s *Server) PublicHandler() http.Handler {
 	mux.HandleFunc("POST /project/{id}/api-keys", s.handle(s.admin(withID(s.createKey))))
 	mux.HandleFunc("DELETE /project/{id}/api-keys/{keyId}", s.handle(s.admin(withID(s.deleteKey))))
 	mux.HandleFunc("POST /project/{id}/jwt-secret/rotate", s.handle(s.admin(withID(s.rotate))))
+	s.mountV1Core(mux)
 	mux.HandleFunc("/project/{id}/config", s.handle(noRoute))
 	mux.HandleFunc("/project/{id}/postgrest-config", s.handle(noRoute))
 	return s.recoverer(s.rejectEscapedPaths(mux))

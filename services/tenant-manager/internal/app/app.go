@@ -194,6 +194,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 		Log:         log,
 
 		ProvisionTimeout: cfg.Timeouts.Provision,
+		Region:           cfg.Region,
 	}
 	return a, nil
 }

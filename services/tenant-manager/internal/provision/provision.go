@@ -163,8 +163,9 @@ func (u *undoStack) run(projectID string) {
 	}
 }
 
-// Create provisions a tenant; the id must be validated by the caller.
-func (s *Service) Create(ctx context.Context, projectID string) (*Created, error) {
+// createProject provisions a tenant; the id must be validated by the
+// caller. Both management surfaces (Create, CreateManaged) run it.
+func (s *Service) createProject(ctx context.Context, projectID string, meta store.ProjectMeta) (*Created, error) {
 	start := time.Now()
 	undo := &undoStack{log: s.Log}
 	fail := func(step string, err error) (*Created, error) {
@@ -174,7 +175,7 @@ func (s *Service) Create(ctx context.Context, projectID string) (*Created, error
 	}
 
 	// 2. The row first: its primary key decides concurrent creates.
-	if err := s.Store.InsertProject(ctx, projectID); err != nil {
+	if err := s.Store.InsertProjectWithMeta(ctx, projectID, meta); err != nil {
 		if errors.Is(err, store.ErrDuplicate) {
 			return nil, err
 		}
@@ -319,9 +320,9 @@ func (s *Service) Delete(ctx context.Context, projectID string) error {
 	return nil
 }
 
-// AddKey creates another key of a type (several may be active at once, so
+// addKey creates another key of a type (several may be active at once, so
 // keys rotate without downtime) and returns it once.
-func (s *Service) AddKey(ctx context.Context, projectID, name, typ string) (*NewKey, error) {
+func (s *Service) addKey(ctx context.Context, projectID, name, typ string, description *string) (*NewKey, error) {
 	if _, err := s.activeProject(ctx, projectID); err != nil {
 		return nil, err
 	}
@@ -334,7 +335,7 @@ func (s *Service) AddKey(ctx context.Context, projectID, name, typ string) (*New
 	if err != nil {
 		return nil, &StepError{Step: "kong", Err: err}
 	}
-	row, err := s.Store.InsertAPIKey(ctx, store.APIKey{ProjectID: projectID, Name: name, Type: typ, Role: role, Prefix: k.Prefix, KongCredentialID: credID}, k.Hash)
+	row, err := s.Store.InsertAPIKey(ctx, store.APIKey{ProjectID: projectID, Name: name, Type: typ, Role: role, Prefix: k.Prefix, KongCredentialID: credID, Description: description}, k.Hash)
 	if err != nil {
 		undoCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -798,6 +799,9 @@ type PostgrestConfig struct {
 	DBAnonRole      string `json:"db_anon_role"`
 	JWTSecret       string `json:"jwt_secret"`
 	DBUseLegacyGucs bool   `json:"db_use_legacy_gucs"`
+	// DBMaxRows null: PostgREST's default (no limit).
+	DBMaxRows         *int32 `json:"db_max_rows"`
+	DBExtraSearchPath string `json:"db_extra_search_path"`
 }
 
 func (s *Service) PostgrestConfig(ctx context.Context, projectID string) (*PostgrestConfig, error) {
@@ -816,7 +820,8 @@ func (s *Service) PostgrestConfig(ctx context.Context, projectID string) (*Postg
 	if err != nil {
 		return nil, err
 	}
-	return &PostgrestConfig{DBURI: string(uri), DBSchemas: c.DBSchemas, DBAnonRole: c.DBAnonRole, JWTSecret: jwks, DBUseLegacyGucs: c.DBUseLegacyGucs}, nil
+	return &PostgrestConfig{DBURI: string(uri), DBSchemas: c.DBSchemas, DBAnonRole: c.DBAnonRole, JWTSecret: jwks, DBUseLegacyGucs: c.DBUseLegacyGucs,
+		DBMaxRows: c.DBMaxRows, DBExtraSearchPath: c.DBExtraSearchPath}, nil
 }
 
 type jwk struct {

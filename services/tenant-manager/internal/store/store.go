@@ -341,6 +341,9 @@ type PostgrestConfig struct {
 	DBSchemas       string
 	DBAnonRole      string
 	DBUseLegacyGucs bool
+	// DBMaxRows nil: PostgREST's default (no limit).
+	DBMaxRows         *int32
+	DBExtraSearchPath string
 }
 
 func (s *Store) InsertPostgrestConfig(ctx context.Context, projectID string, sealedURI []byte) error {
@@ -350,8 +353,8 @@ func (s *Store) InsertPostgrestConfig(ctx context.Context, projectID string, sea
 
 func (s *Store) GetPostgrestConfig(ctx context.Context, projectID string) (PostgrestConfig, error) {
 	var c PostgrestConfig
-	err := s.Pool.QueryRow(ctx, "SELECT db_uri, db_schemas, db_anon_role, db_use_legacy_gucs FROM postgrest_config WHERE project_id = $1", projectID).
-		Scan(&c.DBURI, &c.DBSchemas, &c.DBAnonRole, &c.DBUseLegacyGucs)
+	err := s.Pool.QueryRow(ctx, "SELECT db_uri, db_schemas, db_anon_role, db_use_legacy_gucs, db_max_rows, db_extra_search_path FROM postgrest_config WHERE project_id = $1", projectID).
+		Scan(&c.DBURI, &c.DBSchemas, &c.DBAnonRole, &c.DBUseLegacyGucs, &c.DBMaxRows, &c.DBExtraSearchPath)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, ErrNotFound
 	}
@@ -367,22 +370,23 @@ type APIKey struct {
 	Role             string     `json:"role"`
 	Prefix           string     `json:"prefix"`
 	KongCredentialID string     `json:"-"`
+	Description      *string    `json:"description"`
 	CreatedAt        time.Time  `json:"created_at"`
 	RevokedAt        *time.Time `json:"revoked_at"`
 }
 
 func (s *Store) InsertAPIKey(ctx context.Context, k APIKey, hash string) (APIKey, error) {
-	err := s.Pool.QueryRow(ctx, `INSERT INTO api_keys (project_id, name, key_type, role, prefix, hashed_secret, kong_credential_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at`,
-		k.ProjectID, k.Name, k.Type, k.Role, k.Prefix, hash, k.KongCredentialID).Scan(&k.ID, &k.CreatedAt)
+	err := s.Pool.QueryRow(ctx, `INSERT INTO api_keys (project_id, name, key_type, role, prefix, hashed_secret, kong_credential_id, description)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, created_at`,
+		k.ProjectID, k.Name, k.Type, k.Role, k.Prefix, hash, k.KongCredentialID, k.Description).Scan(&k.ID, &k.CreatedAt)
 	return k, err
 }
 
-const keyCols = "id, project_id, name, key_type, role, prefix, coalesce(kong_credential_id, ''), created_at, revoked_at"
+const keyCols = "id, project_id, name, key_type, role, prefix, coalesce(kong_credential_id, ''), created_at, revoked_at, description"
 
 func scanKey(row pgx.Row) (APIKey, error) {
 	var k APIKey
-	err := row.Scan(&k.ID, &k.ProjectID, &k.Name, &k.Type, &k.Role, &k.Prefix, &k.KongCredentialID, &k.CreatedAt, &k.RevokedAt)
+	err := row.Scan(&k.ID, &k.ProjectID, &k.Name, &k.Type, &k.Role, &k.Prefix, &k.KongCredentialID, &k.CreatedAt, &k.RevokedAt, &k.Description)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return k, ErrNotFound
 	}
