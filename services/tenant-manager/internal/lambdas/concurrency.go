@@ -25,3 +25,16 @@ func (c *Client) SetConcurrency(ctx context.Context, projectID string, n int) er
 	}
 	return nil
 }
+
+// Concurrency is the function's reserved concurrency, -1 for none.
+func (c *Client) Concurrency(ctx context.Context, projectID string) (int, error) {
+	name := aws.String(FunctionName(projectID))
+	out, err := c.API.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: name})
+	if err != nil {
+		return 0, fmt.Errorf("reading the reserved concurrency of %s: %w", *name, err)
+	}
+	if out.ReservedConcurrentExecutions == nil {
+		return -1, nil
+	}
+	return int(*out.ReservedConcurrentExecutions), nil
+}

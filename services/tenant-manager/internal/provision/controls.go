@@ -108,9 +108,10 @@ type TenantControls interface {
 	SetLogin(ctx context.Context, projectID string, login bool) error
 }
 
-// FunctionControls sets a tenant function's reserved concurrency (< 0:
-// none).
+// FunctionControls reads and sets a tenant function's reserved
+// concurrency (< 0: none).
 type FunctionControls interface {
+	Concurrency(ctx context.Context, projectID string) (int, error)
 	SetConcurrency(ctx context.Context, projectID string, n int) error
 }
 
@@ -566,8 +567,15 @@ func (s *Service) reconcileProject(ctx context.Context, p store.ProjectRef) erro
 				return err
 			}
 		}
-		if err := fc.SetConcurrency(ctx, p.ID, n); err != nil {
+		// Read first: a start touches only the functions that drifted.
+		cur, err := fc.Concurrency(ctx, p.ID)
+		if err != nil {
 			return err
+		}
+		if cur != n {
+			if err := fc.SetConcurrency(ctx, p.ID, n); err != nil {
+				return err
+			}
 		}
 		if cc, ok := s.Cache.(ControlCache); ok {
 			if err := cc.SetControl(ctx, ControlKey(p.ID), controlFields(l.Controls)); err != nil {
