@@ -89,6 +89,7 @@ func (s *Server) PublicHandler() http.Handler {
 	mux.HandleFunc("DELETE /project/{id}/api-keys/{keyId}", s.handle(s.admin(withID(s.deleteKey))))
 	mux.HandleFunc("POST /project/{id}/jwt-secret/rotate", s.handle(s.admin(withID(s.rotate))))
 	s.mountV1Core(mux)
+	s.mountControls(mux)
 	mux.HandleFunc("/project/{id}/config", s.handle(noRoute))
 	mux.HandleFunc("/project/{id}/postgrest-config", s.handle(noRoute))
 	return s.recoverer(s.rejectEscapedPaths(mux))

@@ -99,6 +99,9 @@ func (s *Server) toAPIError(r *http.Request, err error) *apiError {
 	case errors.As(err, &rerr):
 		s.Log.Error("request failed", "path", r.URL.Path, "step", rerr.Step, "rolled_back", rerr.RolledBack, "error", err.Error())
 		return &apiError{Status: http.StatusBadGateway, Code: "rotation_failed", Msg: rerr.Message(), Step: rerr.Step}
+	// Before ErrNotFound: the message names the state that blocked it.
+	case errors.Is(err, store.ErrBusy):
+		return conflict("project_busy", err.Error())
 	case errors.Is(err, store.ErrNotFound):
 		return notFound("not_found", "project or key not found")
 	case errors.Is(err, store.ErrDuplicate):

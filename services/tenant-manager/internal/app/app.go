@@ -175,6 +175,9 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 		Rotation: rotation,
 		Log:      log,
 	}
+	if err := a.wireControls(awsCfg); err != nil {
+		return nil, err
+	}
 	// The retire loop runs until Close, which stops it before the pools
 	// close (closers run in reverse).
 	loopCtx, stopLoop := context.WithCancel(context.Background())

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -83,6 +84,10 @@ type Service struct {
 	Cache     Cache
 	Rotation  RotationSettings
 	Log       *slog.Logger
+	// Controls are the tenant guards; LogGroups (optional) makes the
+	// functions' log groups.
+	Controls  ControlSettings
+	LogGroups LogGroups
 
 	// retireFailed holds the projects the last retire pass could not
 	// finish; the next pass takes them last, so projects that keep hanging
@@ -220,6 +225,9 @@ func (s *Service) createProject(ctx context.Context, projectID string, meta stor
 	if err := db.Provision(ctx, projectID, password); err != nil {
 		return fail("database", err)
 	}
+	if err := s.createGuards(ctx, db, projectID); err != nil {
+		return fail("database", err)
+	}
 	uri := (&url.URL{
 		Scheme:   "postgres",
 		User:     url.UserPassword(worker.AuthenticatorRole(projectID), password),
@@ -236,12 +244,18 @@ func (s *Service) createProject(ctx context.Context, projectID string, meta stor
 	}
 
 	// 5. The Lambda and its URL.
+	if err := s.createLogGroup(ctx, undo, projectID); err != nil {
+		return fail("log_group", err)
+	}
 	undo.push("lambda", func(ctx context.Context) error { return s.Functions.Delete(ctx, projectID) })
 	fn, err := s.Functions.Create(ctx, projectID)
 	if err != nil {
 		return fail("lambda", err)
 	}
 	if err := s.Store.SetFunction(ctx, projectID, fn.Name, fn.ARN, fn.URL); err != nil {
+		return fail("lambda", err)
+	}
+	if err := s.createConcurrency(ctx, projectID); err != nil {
 		return fail("lambda", err)
 	}
 
@@ -272,6 +286,7 @@ func (s *Service) createProject(ctx context.Context, projectID string, meta stor
 	}
 
 	// 7. Active.
+	s.createControlHash(ctx, undo, projectID)
 	if err := s.Store.SetStatus(ctx, projectID, "active"); err != nil {
 		return fail("activate", err)
 	}
@@ -290,7 +305,8 @@ func (s *Service) Delete(ctx context.Context, projectID string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Store.SetStatus(ctx, projectID, "deprovisioning"); err != nil {
+	// A pause or restore running would undo this delete's steps.
+	if err := s.Store.MarkDeprovisioning(ctx, projectID); err != nil {
 		return err
 	}
 	for _, role := range []string{"service_role", "anon"} {
@@ -301,6 +317,11 @@ func (s *Service) Delete(ctx context.Context, projectID string) error {
 	if err := s.Functions.Delete(ctx, projectID); err != nil {
 		return &StepError{Step: "lambda", Err: err}
 	}
+	if s.LogGroups != nil {
+		if err := s.LogGroups.Delete(ctx, projectID); err != nil {
+			return &StepError{Step: "log_group", Err: err}
+		}
+	}
 	if p.WorkerID != nil {
 		db, ok := s.Workers[*p.WorkerID]
 		if !ok {
@@ -310,7 +331,7 @@ func (s *Service) Delete(ctx context.Context, projectID string) error {
 			return &StepError{Step: "database", Err: err}
 		}
 	}
-	if err := s.Cache.Del(ctx, ConfigKey(projectID), SecretKey(projectID), FunctionKey(projectID)); err != nil {
+	if err := s.Cache.Del(ctx, ConfigKey(projectID), SecretKey(projectID), FunctionKey(projectID), ControlKey(projectID)); err != nil {
 		return &StepError{Step: "cache", Err: err}
 	}
 	if err := s.Store.DeleteProject(ctx, projectID); err != nil {
@@ -773,22 +794,30 @@ type GatewayConfig struct {
 	JWTSecret   string `json:"jwt_secret"`
 	JWTKid      string `json:"jwt_kid"`
 	Version     int64  `json:"version"`
+	// Paused and RateLimit (nil: the gateway's default) are the project's
+	// controls, as in its control hash.
+	Paused    bool       `json:"paused"`
+	RateLimit *RateLimit `json:"rate_limit"`
 }
 
+// GatewayConfig is served while the project is active, paused, or on its
+// way between the two: a paused project's document tells the gateway so.
 func (s *Service) GatewayConfig(ctx context.Context, projectID string) (*GatewayConfig, error) {
-	p, err := s.activeProject(ctx, projectID)
+	// One statement: the version matches the key and the controls.
+	g, err := s.Store.GatewayState(ctx, projectID)
 	if err != nil {
 		return nil, err
 	}
-	k, err := s.Store.CurrentJWTKey(ctx, projectID)
-	if err != nil {
-		return nil, err
+	if !slices.Contains(servedStatuses, g.Status) || g.FunctionURL == nil {
+		return nil, fmt.Errorf("%w: project %s is %s", ErrNotActive, projectID, g.Status)
 	}
+	k := g.Key
 	secret, err := s.Box.Open(projectID, colJWTSecret, k.Sealed)
 	if err != nil {
 		return nil, err
 	}
-	return &GatewayConfig{ProjectID: projectID, FunctionURL: *p.FunctionURL, JWTSecret: string(secret), JWTKid: k.ID, Version: k.Version}, nil
+	return &GatewayConfig{ProjectID: projectID, FunctionURL: *g.FunctionURL, JWTSecret: string(secret), JWTKid: k.ID, Version: k.Version,
+		Paused: g.Controls.Paused, RateLimit: rateLimitOf(g.Controls)}, nil
 }
 
 // PostgrestConfig is what GET /project/{id}/postgrest-config answers.
@@ -805,7 +834,10 @@ type PostgrestConfig struct {
 }
 
 func (s *Service) PostgrestConfig(ctx context.Context, projectID string) (*PostgrestConfig, error) {
-	if _, err := s.activeProject(ctx, projectID); err != nil {
+	// A paused project's function cannot run (reserved concurrency 0) and
+	// its authenticator cannot log in; serving it during the transitions
+	// lets a restore's first requests start.
+	if err := s.servedProject(ctx, projectID); err != nil {
 		return nil, err
 	}
 	c, err := s.Store.GetPostgrestConfig(ctx, projectID)
