@@ -20,6 +20,7 @@ import (
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/apikey"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/callerid"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/provision"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/sqlapi"
 )
 
 // Verifier proves a caller's AWS identity.
@@ -41,6 +42,8 @@ type Server struct {
 	// own); the HTTP server's write timeout must leave room for the undo of
 	// a failed create and the answer after it.
 	ProvisionTimeout time.Duration
+	// SQL runs tenants' SQL for the /v1 database endpoints.
+	SQL *sqlapi.Service
 }
 
 var (
@@ -86,6 +89,7 @@ func (s *Server) PublicHandler() http.Handler {
 	mux.HandleFunc("POST /project/{id}/api-keys", s.handle(s.admin(withID(s.createKey))))
 	mux.HandleFunc("DELETE /project/{id}/api-keys/{keyId}", s.handle(s.admin(withID(s.deleteKey))))
 	mux.HandleFunc("POST /project/{id}/jwt-secret/rotate", s.handle(s.admin(withID(s.rotate))))
+	s.mountV1Database(mux)
 	mux.HandleFunc("/project/{id}/config", s.handle(noRoute))
 	mux.HandleFunc("/project/{id}/postgrest-config", s.handle(noRoute))
 	return s.recoverer(s.rejectEscapedPaths(mux))
