@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -182,6 +181,3 @@ func (s *Service) ReadOnlyQuery(ctx context.Context, projectID, sql string, para
 	}
 	return col.result(), nil
 }
-
-// elapsed is for log lines.
-func elapsed(start time.Time) int64 { return time.Since(start).Milliseconds() }
