@@ -20,6 +20,7 @@ import (
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/apikey"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/callerid"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/provision"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/sqlapi"
 )
 
 // Verifier proves a caller's AWS identity.
@@ -43,6 +44,8 @@ type Server struct {
 	ProvisionTimeout time.Duration
 	// Region is the platform's AWS region, where every tenant runs.
 	Region string
+	// SQL runs tenants' SQL for the /v1 database endpoints.
+	SQL *sqlapi.Service
 }
 
 var (
@@ -90,6 +93,7 @@ func (s *Server) PublicHandler() http.Handler {
 	mux.HandleFunc("POST /project/{id}/jwt-secret/rotate", s.handle(s.admin(withID(s.rotate))))
 	s.mountV1Core(mux)
 	s.mountControls(mux)
+	s.mountV1Database(mux)
 	mux.HandleFunc("/project/{id}/config", s.handle(noRoute))
 	mux.HandleFunc("/project/{id}/postgrest-config", s.handle(noRoute))
 	return s.recoverer(s.rejectEscapedPaths(mux))

@@ -47,18 +47,23 @@ func withRef(next func(http.ResponseWriter, *http.Request, string) error) handle
 	}
 }
 
-// decodeV1 reads one JSON object into v. Unknown fields and wrong types are
-// refused with 400 naming the field, a body over v1BodyLimit with 413.
-// Messages never quote the body's values (it may hold a password).
+// decodeV1 reads one JSON object of at most v1BodyLimit bytes into v.
 func decodeV1(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeV1Limit(w, r, v, v1BodyLimit)
+}
+
+// decodeV1Limit reads one JSON object into v. Unknown fields and wrong
+// types are refused with 400 naming the field, a body over limit with 413.
+// Messages never quote the body's values (it may hold a password or SQL).
+func decodeV1Limit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Msg: "send a JSON body with Content-Type: application/json"}
 	}
-	tooLarge := &apiError{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Msg: fmt.Sprintf("the request body must be at most %d bytes", v1BodyLimit)}
-	if r.ContentLength > v1BodyLimit {
+	tooLarge := &apiError{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Msg: fmt.Sprintf("the request body must be at most %d bytes", limit)}
+	if r.ContentLength > limit {
 		return tooLarge
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, v1BodyLimit))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	var (

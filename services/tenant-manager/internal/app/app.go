@@ -29,6 +29,7 @@ import (
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/lambdas"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/provision"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/secretbox"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/sqlapi"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/store"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/worker"
 )
@@ -101,6 +102,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 	st := &store.Store{Pool: platform}
 
 	workers := map[string]provision.TenantDB{}
+	sqlWorkers := map[string]*worker.Worker{}
 	var rows []store.WorkerRow
 	for _, w := range cfg.Workers {
 		dsn := (&url.URL{Scheme: "postgres", User: url.UserPassword(w.User, w.Password), Host: net.JoinHostPort(w.Host, strconv.Itoa(w.Port)),
@@ -135,6 +137,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 		}
 		a.closers = append(a.closers, pool.Close)
 		workers[w.ID] = &worker.Worker{ID: w.ID, Pool: pool, Connect: connect, Log: log}
+		sqlWorkers[w.ID] = workers[w.ID].(*worker.Worker)
 		rows = append(rows, store.WorkerRow{ID: w.ID, Endpoint: w.Host, Port: w.Port, MaxTenants: w.MaxTenants})
 	}
 	if err := st.SyncWorkers(ctx, rows); err != nil {
@@ -199,5 +202,8 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 		ProvisionTimeout: cfg.Timeouts.Provision,
 		Region:           cfg.Region,
 	}
+	sqlService := &sqlapi.Service{Platform: platform, Box: box, Workers: sqlWorkers, Limits: cfg.SQL, Log: log}
+	a.closers = append(a.closers, sqlService.Close)
+	a.Server.SQL = sqlService
 	return a, nil
 }

@@ -51,6 +51,8 @@ type Config struct {
 	STSEndpoint               string
 	Region                    string
 	Timeouts                  Timeouts
+	// SQL bounds the SQL endpoints of the management API.
+	SQL SQL
 }
 
 // Timeouts bound every wait: the HTTP servers' reads and writes and each
@@ -235,6 +237,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if t := c.Timeouts; err == nil && t.Write < t.Provision+undoBudget {
 		err = fmt.Errorf("HTTP_WRITE_TIMEOUT: must be at least PROVISION_TIMEOUT + %s (%s), so a failed create can be undone and answered", undoBudget, t.Provision+undoBudget)
+	}
+	if err == nil {
+		c.SQL, err = loadSQL(getenv, c.Timeouts.Write)
 	}
 	if err != nil {
 		return nil, err
