@@ -162,27 +162,4 @@ func checkName(field, name string, maxRunes int) error {
 	return nil
 }
 
-// v1Status maps a project's status to Supabase's project status values.
-func v1Status(status string) string {
-	switch status {
-	case "provisioning":
-		return "COMING_UP"
-	case "active":
-		return "ACTIVE_HEALTHY"
-	case "paused":
-		return "INACTIVE"
-	case "pausing":
-		return "PAUSING"
-	case "restoring":
-		return "RESTORING"
-	case "deprovisioning", "deleting":
-		return "GOING_DOWN"
-	case "deleted":
-		return "REMOVED"
-	case "failed":
-		return "INIT_FAILED"
-	}
-	return "UNKNOWN"
-}
-
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

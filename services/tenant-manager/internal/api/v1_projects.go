@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/provision"
 	"net/http"
 	"regexp"
 	"time"
@@ -52,7 +53,7 @@ type v1ProjectRef struct {
 
 func (s *Server) v1ProjectOf(p store.ManagedProject, withDatabase bool) v1Project {
 	out := v1Project{ID: p.ID, Ref: p.ID, OrganizationID: p.OrganizationSlug, OrganizationSlug: p.OrganizationSlug,
-		Name: p.ID, Region: s.Region, CreatedAt: p.CreatedAt.UTC(), Status: v1Status(p.Status)}
+		Name: p.ID, Region: s.Region, CreatedAt: p.CreatedAt.UTC(), Status: provision.ManagementStatus(p.Status)}
 	if p.Name != nil {
 		out.Name = *p.Name
 	}

@@ -144,11 +144,3 @@ func TestNewRef(t *testing.T) {
 	}
 	require.Len(t, letters, 26, "every letter occurs")
 }
-
-func TestV1Status(t *testing.T) {
-	for in, want := range map[string]string{"provisioning": "COMING_UP", "active": "ACTIVE_HEALTHY", "paused": "INACTIVE",
-		"pausing": "PAUSING", "restoring": "RESTORING", "deprovisioning": "GOING_DOWN", "deleting": "GOING_DOWN",
-		"deleted": "REMOVED", "failed": "INIT_FAILED", "odd": "UNKNOWN"} {
-		require.Equal(t, want, v1Status(in), in)
-	}
-}

@@ -148,6 +148,12 @@ func TestPauseRestoreEndToEnd(t *testing.T) {
 		_, p := m.do("GET", "/project/pause-me", adminToken, "")
 		require.Equal(t, "paused", p["status"])
 		require.Equal(t, "INACTIVE", provision.ManagementStatus(p["status"].(string)))
+		_, v1 := m.do("GET", "/v1/projects/pause-me", adminToken, "")
+		require.Equal(t, "INACTIVE", v1["status"], "the management API shows the pause")
+		for _, h := range m.health("pause-me") {
+			require.Equal(t, "UNHEALTHY", h["status"], "health shows the pause: %v", h)
+			require.Contains(t, h["error"], "paused")
+		}
 		require.Equal(t, "1", rc.HGet(ctx, "project:ctl:{pause-me}", "paused").Val())
 		cfg := m.gatewayConfig("pause-me")
 		require.True(t, cfg.Paused, "the document served to the gateway says paused")
@@ -190,6 +196,11 @@ func TestPauseRestoreEndToEnd(t *testing.T) {
 		require.EqualValues(t, 5, aws.ToInt32(m.concurrency("pause-me")))
 		_, p := m.do("GET", "/project/pause-me", adminToken, "")
 		require.Equal(t, "active", p["status"])
+		_, v1 := m.do("GET", "/v1/projects/pause-me", adminToken, "")
+		require.Equal(t, "ACTIVE_HEALTHY", v1["status"])
+		for _, h := range m.health("pause-me") {
+			require.Equal(t, "ACTIVE_HEALTHY", h["status"], "health after restore: %v", h)
+		}
 		require.Equal(t, "0", rc.HGet(ctx, "project:ctl:{pause-me}", "paused").Val())
 		cfg := m.gatewayConfig("pause-me")
 		require.False(t, cfg.Paused)
@@ -488,4 +499,20 @@ func TestLogGroupsOnFailureAndRetain(t *testing.T) {
 		_, err := cloudwatchlogs.NewFromConfig(env.aws).DeleteLogGroup(context.Background(), &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("/aws/lambda/postgrest-log-keep")})
 		require.NoError(t, err)
 	})
+}
+
+// health is the /v1 health of a project's rest and db services.
+func (m *tm) health(id string) []map[string]any {
+	m.t.Helper()
+	req, err := http.NewRequest("GET", m.srv.URL+"/v1/projects/"+id+"/health?services=rest,db", nil)
+	require.NoError(m.t, err)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(m.t, err)
+	defer resp.Body.Close()
+	require.Equal(m.t, http.StatusOK, resp.StatusCode)
+	var out []map[string]any
+	require.NoError(m.t, json.NewDecoder(resp.Body).Decode(&out))
+	require.Len(m.t, out, 2)
+	return out
 }
