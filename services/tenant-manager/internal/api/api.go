@@ -41,6 +41,8 @@ type Server struct {
 	// own); the HTTP server's write timeout must leave room for the undo of
 	// a failed create and the answer after it.
 	ProvisionTimeout time.Duration
+	// Usage reads request counts for the usage endpoints (nil: 503).
+	Usage UsageReader
 }
 
 var (
@@ -88,6 +90,7 @@ func (s *Server) PublicHandler() http.Handler {
 	mux.HandleFunc("POST /project/{id}/jwt-secret/rotate", s.handle(s.admin(withID(s.rotate))))
 	mux.HandleFunc("/project/{id}/config", s.handle(noRoute))
 	mux.HandleFunc("/project/{id}/postgrest-config", s.handle(noRoute))
+	s.mountUsage(mux)
 	return s.recoverer(s.rejectEscapedPaths(mux))
 }
 

@@ -15,12 +15,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/alarms"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/api"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/callerid"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/config"
@@ -30,6 +32,7 @@ import (
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/provision"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/secretbox"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/store"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/usage"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/worker"
 )
 
@@ -145,6 +148,11 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 	if err != nil {
 		return nil, err
 	}
+	alarmSettings, err := alarms.SettingsFromEnv(os.Getenv, cfg.LambdaTimeoutSec)
+	if err != nil {
+		return nil, err
+	}
+	cw := cloudwatch.NewFromConfig(awsCfg, cloudWatchOptions...)
 	ropts, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
@@ -175,6 +183,9 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 		Rotation: rotation,
 		Log:      log,
 	}
+	if alarmSettings.Enabled() {
+		a.Service.Alarms = &alarms.Manager{API: cw, Settings: alarmSettings}
+	}
 	// The retire loop runs until Close, which stops it before the pools
 	// close (closers run in reverse).
 	loopCtx, stopLoop := context.WithCancel(context.Background())
@@ -184,6 +195,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 		a.Service.RetireLoop(loopCtx, rotation.RetireInterval)
 	}()
 	a.closers = append(a.closers, func() { stopLoop(); <-loopDone })
+	startAlarmSync(a, log)
 	a.Server = &api.Server{
 		Service:     a.Service,
 		AdminToken:  cfg.AdminToken,
@@ -194,6 +206,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 		Log:         log,
 
 		ProvisionTimeout: cfg.Timeouts.Provision,
+		Usage:            &usage.Reader{API: cw, Namespace: alarmSettings.Namespace},
 	}
 	return a, nil
 }
