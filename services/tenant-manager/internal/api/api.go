@@ -46,6 +46,8 @@ type Server struct {
 	Region string
 	// SQL runs tenants' SQL for the /v1 database endpoints.
 	SQL *sqlapi.Service
+	// Usage reads request counts for the usage endpoints (nil: 503).
+	Usage UsageReader
 }
 
 var (
@@ -96,6 +98,7 @@ func (s *Server) PublicHandler() http.Handler {
 	s.mountV1Database(mux)
 	mux.HandleFunc("/project/{id}/config", s.handle(noRoute))
 	mux.HandleFunc("/project/{id}/postgrest-config", s.handle(noRoute))
+	s.mountUsage(mux)
 	return s.recoverer(s.rejectEscapedPaths(mux))
 }
 

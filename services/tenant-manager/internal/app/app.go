@@ -15,12 +15,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/alarms"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/api"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/callerid"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/config"
@@ -31,6 +33,7 @@ import (
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/secretbox"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/sqlapi"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/store"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/usage"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/worker"
 )
 
@@ -148,6 +151,11 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 	if err != nil {
 		return nil, err
 	}
+	alarmSettings, err := alarms.SettingsFromEnv(os.Getenv, cfg.LambdaTimeoutSec)
+	if err != nil {
+		return nil, err
+	}
+	cw := cloudwatch.NewFromConfig(awsCfg, cloudWatchOptions...)
 	ropts, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
@@ -181,6 +189,9 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 	if err := a.wireControls(awsCfg); err != nil {
 		return nil, err
 	}
+	if alarmSettings.Enabled() {
+		a.Service.Alarms = &alarms.Manager{API: cw, Settings: alarmSettings}
+	}
 	// The retire loop runs until Close, which stops it before the pools
 	// close (closers run in reverse).
 	loopCtx, stopLoop := context.WithCancel(context.Background())
@@ -190,6 +201,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 		a.Service.RetireLoop(loopCtx, rotation.RetireInterval)
 	}()
 	a.closers = append(a.closers, func() { stopLoop(); <-loopDone })
+	startAlarmSync(a, log)
 	a.Server = &api.Server{
 		Service:     a.Service,
 		AdminToken:  cfg.AdminToken,
@@ -201,6 +213,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 
 		ProvisionTimeout: cfg.Timeouts.Provision,
 		Region:           cfg.Region,
+		Usage:            &usage.Reader{API: cw, Namespace: alarmSettings.Namespace},
 	}
 	sqlService := &sqlapi.Service{Platform: platform, Box: box, Workers: sqlWorkers, Limits: cfg.SQL, Log: log}
 	a.closers = append(a.closers, sqlService.Close)

@@ -82,6 +82,7 @@ type Service struct {
 	Functions Functions
 	Gateway   Gateway
 	Cache     Cache
+	Alarms    Alarms
 	Rotation  RotationSettings
 	Log       *slog.Logger
 	// Controls are the tenant guards; LogGroups (optional) makes the
@@ -259,6 +260,14 @@ func (s *Service) createProject(ctx context.Context, projectID string, meta stor
 		return fail("lambda", err)
 	}
 
+	// 5b. The project's alarms (its function's metrics exist from now on).
+	if s.Alarms != nil {
+		undo.push("alarms", func(ctx context.Context) error { return s.Alarms.Delete(ctx, projectID) })
+		if err := s.Alarms.Ensure(ctx, projectID); err != nil {
+			return fail("alarms", err)
+		}
+	}
+
 	// 6. Kong consumers, keys and ACL groups.
 	for _, role := range []string{"anon", "service_role"} {
 		consumer := Consumer(projectID, role)
@@ -312,6 +321,11 @@ func (s *Service) Delete(ctx context.Context, projectID string) error {
 	for _, role := range []string{"service_role", "anon"} {
 		if err := s.Gateway.DeleteConsumer(ctx, Consumer(projectID, role)); err != nil {
 			return &StepError{Step: "kong", Err: err}
+		}
+	}
+	if s.Alarms != nil {
+		if err := s.Alarms.Delete(ctx, projectID); err != nil {
+			return &StepError{Step: "alarms", Err: err}
 		}
 	}
 	if err := s.Functions.Delete(ctx, projectID); err != nil {
