@@ -212,6 +212,17 @@ type Logs struct {
 
 type Alarms struct {
 	Email string `json:"email,omitempty"`
+	// Tenant are the alarms the tenant-manager creates per project.
+	Tenant TenantAlarms `json:"tenant"`
+}
+
+// TenantAlarms are each project's alarms and their thresholds.
+type TenantAlarms struct {
+	Kinds                    []string `json:"kinds"`
+	Gateway5xxThreshold      int      `json:"gateway5xxThreshold"`
+	LambdaErrorsThreshold    int      `json:"lambdaErrorsThreshold"`
+	LambdaThrottlesThreshold int      `json:"lambdaThrottlesThreshold"`
+	LambdaDurationRatio      float64  `json:"lambdaDurationRatio"`
 }
 
 // HasDomain reports whether the platform is served under a DNS domain.

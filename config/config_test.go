@@ -151,6 +151,10 @@ func TestInvalidConfigs(t *testing.T) {
 			[]string{"c.json: tenantLambda.reservedConcurrency: 20 tenants (all workers' maxTenants) x 50 = 1000 reserved, more than tenantLambda.accountConcurrency 1000 - 100 that Lambda keeps unreserved = 900: lower it to at most 45, or raise the account's quota and accountConcurrency"}},
 		{"log group policy", `{"adminCidrs": ["198.51.100.0/24"], "tenantLambda": {"logGroupOnDelete": "keep"}}`,
 			[]string{`c.json: tenantLambda.logGroupOnDelete: "keep" is not a log group policy (delete, retain)`}},
+		{"tenant alarm kind", `{"adminCidrs": ["198.51.100.0/24"], "alarms": {"tenant": {"kinds": ["lambda-errors", "cpu"]}}}`,
+			[]string{"c.json: alarms.tenant.kinds[1]: \"cpu\" is not a tenant alarm (gateway-5xx, lambda-errors, lambda-throttles, lambda-duration)"}},
+		{"tenant alarm duration ratio", `{"adminCidrs": ["198.51.100.0/24"], "alarms": {"tenant": {"lambdaDurationRatio": 1.5}}}`,
+			[]string{"c.json: alarms.tenant.lambdaDurationRatio: "}},
 		{"rate limit burst", `{"adminCidrs": ["198.51.100.0/24"], "gateway": {"rateLimit": {"rps": 10, "burst": 0}}}`,
 			[]string{"c.json: gateway.rateLimit.burst: must be"}},
 	} {

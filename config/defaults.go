@@ -39,8 +39,12 @@ func Default() Config {
 			ConnectionLimit: 4, ReservedConnections: 20,
 			AnonStatementTimeoutSeconds: 3, AuthenticatedStatementTimeoutSeconds: 8,
 		},
-		Gateway:    Gateway{JwtTTLSeconds: 300, CacheTTLSeconds: 300, RateLimit: RateLimit{RPS: 100, Burst: 200}},
-		Logs:       Logs{RetentionDays: 30},
+		Gateway: Gateway{JwtTTLSeconds: 300, CacheTTLSeconds: 300, RateLimit: RateLimit{RPS: 100, Burst: 200}},
+		Logs:    Logs{RetentionDays: 30},
+		Alarms: Alarms{Tenant: TenantAlarms{
+			Kinds: []string{"gateway-5xx"}, Gateway5xxThreshold: 10, LambdaErrorsThreshold: 5,
+			LambdaThrottlesThreshold: 1, LambdaDurationRatio: 0.8,
+		}},
 		StudioAuth: StudioAuthAuto,
 	}
 }

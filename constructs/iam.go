@@ -38,6 +38,14 @@ func TenantFunctionLogGroupsArn() *string {
 	})
 }
 
+// TenantAlarmsArn covers the alarms the tenant-manager makes per project.
+func TenantAlarmsArn() *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":cloudwatch:"), awscdk.Aws_REGION(),
+		jsii.String(":"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":alarm:supabase-tenant-*"),
+	})
+}
+
 func NewIAM(scope constructs.Construct, id string, props *IAMProps) *IAM {
 	this := constructs.NewConstruct(scope, jsii.String(id))
 	ecsTasks := awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil)

@@ -23,14 +23,22 @@ type NamedService struct {
 }
 
 type ObservabilityProps struct {
-	Email         string
+	// Email is subscribed to the alarm topic ("" = nobody).
+	Email string
+}
+
+// WatchProps are what the platform's alarms and dashboard watch.
+type WatchProps struct {
 	LoadBalancers *LoadBalancers
 	Services      []NamedService
 	Databases     *Databases
 	Cache         *Cache
 }
 
-// Observability is the alarm topic, the platform's alarms and one dashboard.
+// Observability is the alarm topic, the platform's alarms and one
+// dashboard. The topic comes first, so services that raise alarms of their
+// own (the tenant-manager's per-project alarms) are built with it; Watch
+// adds the alarms on the services once they exist.
 type Observability struct {
 	constructs.Construct
 	Topic     awssns.Topic
@@ -53,6 +61,12 @@ func NewObservability(scope constructs.Construct, id string, props *Observabilit
 	if props.Email != "" {
 		o.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(props.Email), nil))
 	}
+	return o
+}
+
+// Watch adds the platform's alarms and its dashboard.
+func (o *Observability) Watch(props *WatchProps) {
+	this := o.Construct
 	action := awscloudwatchactions.NewSnsAction(o.Topic)
 	five := awscdk.Duration_Minutes(jsii.Number(5))
 
@@ -129,7 +143,6 @@ func NewObservability(scope constructs.Construct, id string, props *Observabilit
 	o.Dashboard.AddWidgets(awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
 		Title: jsii.String("Alarms"), Alarms: alarmsOf(o.Alarms), Width: jsii.Number(24),
 	}))
-	return o
 }
 
 func alarmsOf(as []awscloudwatch.Alarm) *[]interfacesawscloudwatch.IAlarmRef {

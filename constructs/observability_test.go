@@ -27,8 +27,9 @@ func TestObservability(t *testing.T) {
 	rg := awselasticache.NewCfnReplicationGroup(stack, jsii.String("Redis"), &awselasticache.CfnReplicationGroupProps{
 		ReplicationGroupDescription: jsii.String("test"), Engine: jsii.String("redis"), CacheNodeType: jsii.String("cache.t3.micro"), NumCacheClusters: jsii.Number(1),
 	})
-	o := NewObservability(stack, "Observability", &ObservabilityProps{
-		Email: "ops@example.com", LoadBalancers: lbs, Databases: dbs, Cache: &Cache{ReplicationGroup: rg},
+	o := NewObservability(stack, "Observability", &ObservabilityProps{Email: "ops@example.com"})
+	o.Watch(&WatchProps{
+		LoadBalancers: lbs, Databases: dbs, Cache: &Cache{ReplicationGroup: rg},
 		Services: []NamedService{{Name: "kong", Service: testService(stack, "KongService", cluster)}},
 	})
 	x := synth(t, stack)

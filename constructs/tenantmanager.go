@@ -2,6 +2,8 @@ package platform
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -12,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsrds"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -72,6 +75,9 @@ type TenantManagerProps struct {
 	Redis         RedisEndpoint
 	Functions     TenantFunctionSettings
 	Databases     TenantDatabaseSettings
+	// AlarmTopic receives each project's alarms, Alarms says which.
+	AlarmTopic awssns.ITopic
+	Alarms     config.TenantAlarms
 	// JwtTTLSeconds and GatewayCacheTTLSeconds are the gateway's: the JWT
 	// rotation overlap is derived from them.
 	JwtTTLSeconds, GatewayCacheTTLSeconds int
@@ -114,6 +120,19 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 		Resources:  &[]*string{fns.Role.RoleArn()},
 		Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "lambda.amazonaws.com"}},
 	}))
+	// Each project's alarms are named supabase-tenant-{id}-{kind}; usage
+	// is read from the gateway's metrics. Listing alarms and reading
+	// metric data have no resource-level permissions.
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ManageTenantAlarms"),
+		Actions:   jsii.Strings("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource"),
+		Resources: &[]*string{TenantAlarmsArn()},
+	}))
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadAlarmsAndMetrics"),
+		Actions:   jsii.Strings("cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData"),
+		Resources: jsii.Strings("*"),
+	}))
 	// CreateFunction checks that the caller may read the image. The Lambda
 	// service pulls it under the CDK asset repository's own policy
 	// (LambdaECRImageRetrievalPolicy, in the bootstrap template the stack
@@ -141,7 +160,7 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 			"secretArn": w.Instance.Secret().SecretArn(), "sslmode": "require", "maxTenants": w.MaxTenants,
 		})
 	}
-	suppress(role, suppression{"IAM5", "Tenant functions are created at run time, so the Lambda actions name function:postgrest-* (the tenant prefix, not all functions); ec2:Describe* (needed to validate a function's VPC settings) has no resource-level permissions; secret grants end in -?????? for the secret ARN's random suffix."})
+	suppress(role, suppression{"IAM5", "Tenant functions, their log groups and alarms are created at run time, so those actions name the tenant prefixes (function:postgrest-*, log-group:/aws/lambda/postgrest-*, alarm:supabase-tenant-*), not all resources; ec2:Describe* (needed to validate a function's VPC settings), cloudwatch:DescribeAlarms and cloudwatch:GetMetricData have no resource-level permissions; secret grants end in -?????? for the secret ARN's random suffix."})
 
 	str := jsii.String
 	secret := awsecs.Secret_FromSecretsManager
@@ -178,6 +197,13 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 			"TENANT_DB_CONNECTION_LIMIT":             num(props.Databases.ConnectionLimit),
 			"TENANT_ANON_STATEMENT_TIMEOUT":          str(fmt.Sprintf("%ds", props.Databases.AnonStatementTimeoutSeconds)),
 			"TENANT_AUTHENTICATED_STATEMENT_TIMEOUT": str(fmt.Sprintf("%ds", props.Databases.AuthenticatedStatementTimeoutSeconds)),
+			"ALARM_TOPIC_ARN":                        props.AlarmTopic.TopicArn(),
+			"TENANT_ALARMS":                          str(alarmKinds(props.Alarms.Kinds)),
+			"TENANT_ALARM_5XX_THRESHOLD":             num(props.Alarms.Gateway5xxThreshold),
+			"TENANT_ALARM_ERRORS_THRESHOLD":          num(props.Alarms.LambdaErrorsThreshold),
+			"TENANT_ALARM_THROTTLES_THRESHOLD":       num(props.Alarms.LambdaThrottlesThreshold),
+			"TENANT_ALARM_DURATION_RATIO":            str(strconv.FormatFloat(props.Alarms.LambdaDurationRatio, 'f', -1, 64)),
+			"GATEWAY_METRICS_NAMESPACE":              str(GatewayNamespace),
 			"CONFIG_SERVICE_URL":                     Discovery("tenant-manager", PortConfig),
 			"LISTEN_ADDR":                            str(fmt.Sprintf(":%d", PortService)),
 			"INTERNAL_LISTEN_ADDR":                   str(fmt.Sprintf(":%d", PortConfig)),
@@ -196,6 +222,14 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 	})
 	props.PlatformLogin.GrantRead(role, nil)
 	return &TenantManager{ContainerService: svc}
+}
+
+// alarmKinds is TENANT_ALARMS: the kinds, or "none".
+func alarmKinds(kinds []string) string {
+	if len(kinds) == 0 {
+		return "none"
+	}
+	return strings.Join(kinds, ",")
 }
 
 // gatewayMemoryCacheSeconds and gatewayStaleSeconds are the Kong plugin's

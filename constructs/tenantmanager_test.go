@@ -6,8 +6,11 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecr"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
+
+	"github.com/supabase-on-aws/supabase-on-aws/config"
 )
 
 func TestTenantManager(t *testing.T) {
@@ -28,7 +31,10 @@ func TestTenantManager(t *testing.T) {
 			SubnetIDs:       jsii.String("subnet-a,subnet-b"), SecurityGroup: importedSG(stack, "FnSg", "sg-00000000000000002"),
 			MemoryMiB: 768, TimeoutSeconds: 20, ReservedConcurrency: ptr(3), LogRetentionDays: 14, RetainLogGroup: true,
 		},
-		Databases:   TenantDatabaseSettings{ConnectionLimit: 6, AnonStatementTimeoutSeconds: 2, AuthenticatedStatementTimeoutSeconds: 9},
+		Databases:  TenantDatabaseSettings{ConnectionLimit: 6, AnonStatementTimeoutSeconds: 2, AuthenticatedStatementTimeoutSeconds: 9},
+		AlarmTopic: awssns.Topic_FromTopicArn(stack, jsii.String("Topic"), jsii.String("arn:aws:sns:us-east-1:111111111111:alarms")),
+		Alarms: config.TenantAlarms{Kinds: []string{"gateway-5xx", "lambda-errors"}, Gateway5xxThreshold: 12, LambdaErrorsThreshold: 3,
+			LambdaThrottlesThreshold: 2, LambdaDurationRatio: 0.75},
 		GatewayRole: awsiam.Role_FromRoleArn(stack, jsii.String("GwRole"), jsii.String("arn:aws:iam::111111111111:role/gateway"), nil),
 		AdminToken:  importedSecret(stack, "Admin", "admin-token"), EncryptionKey: importedSecret(stack, "Enc", "enc-key"),
 	})
@@ -47,6 +53,9 @@ func TestTenantManager(t *testing.T) {
 			"GATEWAY_ROLE_ARN":                   "arn:aws:iam::111111111111:role/gateway",
 			"TENANT_LAMBDA_RESERVED_CONCURRENCY": "3", "TENANT_LOG_RETENTION_DAYS": "14", "TENANT_LOG_GROUP_ON_DELETE": "retain",
 			"TENANT_DB_CONNECTION_LIMIT": "6", "TENANT_ANON_STATEMENT_TIMEOUT": "2s", "TENANT_AUTHENTICATED_STATEMENT_TIMEOUT": "9s",
+			"ALARM_TOPIC_ARN": "arn:aws:sns:us-east-1:111111111111:alarms", "TENANT_ALARMS": "gateway-5xx,lambda-errors",
+			"TENANT_ALARM_5XX_THRESHOLD": "12", "TENANT_ALARM_ERRORS_THRESHOLD": "3", "TENANT_ALARM_THROTTLES_THRESHOLD": "2",
+			"TENANT_ALARM_DURATION_RATIO": "0.75", "GATEWAY_METRICS_NAMESPACE": "Supabase/Gateway",
 		} {
 			require.Equal(t, v, env[k], k)
 		}
@@ -92,6 +101,10 @@ func TestTenantManager(t *testing.T) {
 			"pause sets a function's reserved concurrency to 0 and restore gives it back")
 		require.Equal(t, "arn:{Ref:AWS::Partition}:logs:{Ref:AWS::Region}:{Ref:AWS::AccountId}:log-group:/aws/lambda/postgrest-*", joined(bySid["ManageTenantFunctionLogGroups"]["Resource"]),
 			"log groups of tenant functions only")
+		require.Equal(t, "arn:{Ref:AWS::Partition}:cloudwatch:{Ref:AWS::Region}:{Ref:AWS::AccountId}:alarm:supabase-tenant-*", joined(bySid["ManageTenantAlarms"]["Resource"]),
+			"the per-project alarms only")
+		require.Equal(t, []any{"cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource"}, bySid["ManageTenantAlarms"]["Action"])
+		require.Equal(t, []any{"cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData"}, bySid["ReadAlarmsAndMetrics"]["Action"], "read-only actions are the only ones on *")
 		require.ElementsMatch(t, []any{"logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:TagResource", "logs:TagLogGroup"},
 			bySid["ManageTenantFunctionLogGroups"]["Action"])
 		require.Equal(t, "arn:aws:iam::111111111111:role/tenant-fn", bySid["PassTenantLambdaRole"]["Resource"])

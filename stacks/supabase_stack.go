@@ -138,6 +138,7 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 		LogRetentionDays: cfg.Logs.RetentionDays,
 	})
 
+	obs := platform.NewObservability(stack, "Observability", &platform.ObservabilityProps{Email: cfg.Alarms.Email})
 	compute := platform.NewCompute(stack, "Compute", &platform.ComputeProps{LogRetention: logRetention})
 	svc := cfg.Services
 	domain := ""
@@ -166,6 +167,7 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 			ReservedConcurrency: cfg.TenantLambda.ReservedConcurrency,
 			LogRetentionDays:    cfg.Logs.RetentionDays, RetainLogGroup: cfg.TenantLambda.LogGroupOnDelete == "retain",
 		},
+		AlarmTopic: obs.Topic, Alarms: cfg.Alarms.Tenant,
 		Databases: platform.TenantDatabaseSettings{
 			ConnectionLimit:                      cfg.TenantDatabase.ConnectionLimit,
 			AnonStatementTimeoutSeconds:          cfg.TenantDatabase.AnonStatementTimeoutSeconds,
@@ -189,8 +191,7 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 
 	platform.RequireBootstrapVersion(stack, platform.MinBootstrapVersion)
 	platform.NewTenantMetrics(stack, "TenantMetrics", &platform.TenantMetricsProps{LogGroup: compute.LogGroup, NamePrefix: cfg.StackName})
-	obs := platform.NewObservability(stack, "Observability", &platform.ObservabilityProps{
-		Email:         cfg.Alarms.Email,
+	obs.Watch(&platform.WatchProps{
 		LoadBalancers: lbs,
 		Services: []platform.NamedService{
 			{Name: "kong", Service: kong.Fargate}, {Name: "tenant-manager", Service: tenantManager.Fargate},
