@@ -69,19 +69,7 @@ func (s *Store) GetManagedProject(ctx context.Context, id string) (ManagedProjec
 
 func (s *Store) ListManagedProjects(ctx context.Context) ([]ManagedProject, error) {
 	rows, err := s.Pool.Query(ctx, "SELECT "+managedCols+" ORDER BY p.created_at, p.id")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []ManagedProject{}
-	for rows.Next() {
-		p, err := scanManaged(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, scanManaged)
 }
 
 // RenameProject sets a project's name.

@@ -144,17 +144,23 @@ func (s *Store) GetProject(ctx context.Context, id string) (Project, error) {
 
 func (s *Store) ListProjects(ctx context.Context) ([]Project, error) {
 	rows, err := s.Pool.Query(ctx, "SELECT "+projectCols+" FROM projects ORDER BY id")
+	return scanAll(rows, err, scanProject)
+}
+
+// scanAll scans every row of a query with scan; an empty result is an
+// empty list, never nil (it is answered as JSON).
+func scanAll[T any](rows pgx.Rows, err error, scan func(pgx.Row) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []Project{}
+	out := []T{}
 	for rows.Next() {
-		p, err := scanProject(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, p)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
