@@ -204,7 +204,7 @@ describe("access log line", function()
       headers = { apikey = KEY_HEADER } })
     check_fields(entry, { key_role = "anon", route = "rest", status = 200, latency_ms = 42, upstream_ms = 37,
       lambda_request_id = REQUEST_ID })
-    assert.same({ apikey = "REDACTED" }, entry.request.querystring)
+    assert.equal(1, entry.request.querystring)
     no_secrets(json)
   end)
 

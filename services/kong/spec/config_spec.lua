@@ -192,14 +192,14 @@ describe("access log", function()
 
   local leaky = {
     request_uri = "/rest/v1/users?apikey=sb_secret_INQUERY&select=id&email=eq.ada@example.com",
-    query = "apikey=sb_secret_INQUERY&select=id&email=eq.ada@example.com",
+    query = "apikey=sb_secret_INQUERY&select=id&email=eq.ada@example.com&sb_secret_ASNAME",
     upstream_uri = "/users?apikey=sb_secret_INQUERY&select=id&email=eq.ada@example.com",
     headers = { apikey = "sb_publishable_INHEADER", authorization = "Bearer sb_secret_INAUTH",
       ["proxy-authorization"] = "Basic cHJveHk6c2VjcmV0", accept = "application/json",
       cookie = "theme=dark; sb-acme-prod-auth-token=eyJINCOOKIE", ["x-client-authorization"] = "Bearer eyJINXCLIENT" },
     response_headers = { ["Set-Cookie"] = "sb-acme-prod-auth-token=eyJINSETCOOKIE; Path=/; HttpOnly", ["Content-Type"] = "application/json" },
   }
-  local SECRETS = { "sb_secret_INQUERY", "sb_publishable_INHEADER", "sb_secret_INAUTH", "cHJveHk6c2VjcmV0", "ada@example.com",
+  local SECRETS = { "sb_secret_INQUERY", "sb_secret_ASNAME", "sb_publishable_INHEADER", "sb_secret_INAUTH", "cHJveHk6c2VjcmV0", "ada@example.com",
     "eyJINCOOKIE", "eyJINXCLIENT", "eyJINSETCOOKIE" }
 
   it("would leak the query string and the apikey header with Kong's serializer alone", function()
@@ -222,7 +222,7 @@ describe("access log", function()
     assert.equal("/rest/v1/users?REDACTED", entry.request.uri)
     assert.equal("https://acme-prod.supabase.example.com:8000/rest/v1/users?REDACTED", entry.request.url)
     assert.equal("/users?REDACTED", entry.upstream_uri)
-    assert.same({ apikey = "REDACTED", select = "REDACTED", email = "REDACTED" }, entry.request.querystring)
+    assert.equal(4, entry.request.querystring, "only the number of parameters: names may be keys too")
     assert.equal("REDACTED", entry.request.headers.apikey)
     assert.equal("REDACTED", entry.request.headers.authorization)
     assert.equal("REDACTED", entry.request.headers["proxy-authorization"])
@@ -238,7 +238,7 @@ describe("access log", function()
     assert.equal("/rest/v1/users", entry.request.uri)
     assert.equal("https://acme-prod.supabase.example.com:8000/rest/v1/users", entry.request.url)
     assert.equal("/users", entry.upstream_uri)
-    assert.same({}, entry.request.querystring)
+    assert.equal(0, entry.request.querystring)
     assert.same({ accept = "*/*" }, entry.request.headers)
     assert.same({}, entry.response.headers)
   end)
