@@ -62,6 +62,9 @@ func NewDatabases(scope constructs.Construct, id string, props *DatabasesProps) 
 		Parameters: &map[string]*string{
 			"rds.force_ssl":       jsii.String("1"),
 			"password_encryption": jsii.String("scram-sha-256"),
+			// A tenant's query may spill at most 2 GiB to disk: temporary
+			// files share the worker's storage with every tenant.
+			"temp_file_limit": jsii.String("2097152"),
 		},
 	})
 

@@ -31,7 +31,7 @@ func TestDatabases(t *testing.T) {
 	t.Run("TLS forced and SCRAM passwords", func(t *testing.T) {
 		x.has(t, "AWS::RDS::DBParameterGroup", map[string]any{
 			"Family":     "postgres16",
-			"Parameters": map[string]any{"rds.force_ssl": "1", "password_encryption": "scram-sha-256"},
+			"Parameters": map[string]any{"rds.force_ssl": "1", "password_encryption": "scram-sha-256", "temp_file_limit": "2097152"},
 		})
 	})
 	t.Run("instances: private, encrypted, sized and protected as configured", func(t *testing.T) {
