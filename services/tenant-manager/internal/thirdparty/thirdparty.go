@@ -206,6 +206,16 @@ func (c *Checker) CheckURL(ctx context.Context, field, raw string) error {
 	if !strings.HasPrefix(raw, "https://") {
 		return bad("invalid_url", field, "%q must be an https:// URL (lower-case scheme)", field)
 	}
+	// The authority as the gateway sees it: percent-escapes there would be
+	// decoded here but not by the gateway's client, so the two could
+	// disagree on the host.
+	authority := strings.TrimPrefix(raw, "https://")
+	if i := strings.IndexAny(authority, "/?#"); i >= 0 {
+		authority = authority[:i]
+	}
+	if strings.ContainsAny(authority, `%\`) {
+		return bad("invalid_url", field, "%q must not escape characters in its host", field)
+	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Opaque != "" {
 		return bad("invalid_url", field, "%q must be an absolute https URL", field)
