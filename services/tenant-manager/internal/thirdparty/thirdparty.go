@@ -206,9 +206,10 @@ func (c *Checker) CheckURL(ctx context.Context, field, raw string) error {
 	if !strings.HasPrefix(raw, "https://") {
 		return bad("invalid_url", field, "%q must be an https:// URL (lower-case scheme)", field)
 	}
-	// The authority as the gateway sees it: percent-escapes there would be
-	// decoded here but not by the gateway's client, so the two could
-	// disagree on the host.
+	// The authority as the gateway sees it: an escape there must not be
+	// decoded into a host other than the one the gateway's client asks
+	// for. url.Parse refuses most such forms already; this does not depend
+	// on it.
 	authority := strings.TrimPrefix(raw, "https://")
 	if i := strings.IndexAny(authority, "/?#"); i >= 0 {
 		authority = authority[:i]
