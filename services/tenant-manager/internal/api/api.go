@@ -21,6 +21,7 @@ import (
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/callerid"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/provision"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/sqlapi"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/thirdparty"
 )
 
 // Verifier proves a caller's AWS identity.
@@ -48,6 +49,9 @@ type Server struct {
 	SQL *sqlapi.Service
 	// Usage reads request counts for the usage endpoints (nil: 503).
 	Usage UsageReader
+	// TPAResolver resolves the hosts of third-party auth URLs when they
+	// are configured (nil: the system resolver).
+	TPAResolver thirdparty.Resolver
 }
 
 var (
@@ -99,6 +103,7 @@ func (s *Server) PublicHandler() http.Handler {
 	mux.HandleFunc("/project/{id}/config", s.handle(noRoute))
 	mux.HandleFunc("/project/{id}/postgrest-config", s.handle(noRoute))
 	s.mountUsage(mux)
+	s.mountV1ThirdPartyAuth(mux)
 	return s.recoverer(s.rejectEscapedPaths(mux))
 }
 

@@ -812,6 +812,9 @@ type GatewayConfig struct {
 	// controls, as in its control hash.
 	Paused    bool       `json:"paused"`
 	RateLimit *RateLimit `json:"rate_limit"`
+	// ThirdPartyAuth lists the issuers whose tokens the gateway accepts
+	// as the role authenticated; absent when there are none.
+	ThirdPartyAuth []GatewayTPA `json:"third_party_auth,omitempty"`
 }
 
 // GatewayConfig is served while the project is active, paused, or on its
@@ -830,8 +833,12 @@ func (s *Service) GatewayConfig(ctx context.Context, projectID string) (*Gateway
 	if err != nil {
 		return nil, err
 	}
+	tpa, err := s.gatewayTPA(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
 	return &GatewayConfig{ProjectID: projectID, FunctionURL: *g.FunctionURL, JWTSecret: string(secret), JWTKid: k.ID, Version: k.Version,
-		Paused: g.Controls.Paused, RateLimit: rateLimitOf(g.Controls)}, nil
+		Paused: g.Controls.Paused, RateLimit: rateLimitOf(g.Controls), ThirdPartyAuth: tpa}, nil
 }
 
 // PostgrestConfig is what GET /project/{id}/postgrest-config answers.
