@@ -88,6 +88,24 @@ type Checker struct {
 	Timeout  time.Duration
 }
 
+// sharedIssuers sign ID tokens for every application that uses them; a
+// token's audience is the only thing that says it was issued to this
+// project's app.
+var sharedIssuers = map[string]bool{
+	"accounts.google.com": true, "login.microsoftonline.com": true, "appleid.apple.com": true,
+	"token.actions.githubusercontent.com": true, "gitlab.com": true, "www.facebook.com": true,
+	"oidc.eks.amazonaws.com": true, "securetoken.google.com": true,
+}
+
+func sharedIssuer(issuer string) bool {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	return sharedIssuers[host] || strings.HasPrefix(host, "oidc.eks.") && strings.HasSuffix(host, ".amazonaws.com")
+}
+
 // Check validates a create body and resolves its URLs' hosts.
 func (c *Checker) Check(ctx context.Context, b Body) (Entry, error) {
 	var e Entry
@@ -129,6 +147,9 @@ func (c *Checker) Check(ctx context.Context, b Body) (Entry, error) {
 		}
 	}
 	e.Audience, e.ClientID = b.Audience, b.ClientID
+	if b.Audience == nil && sharedIssuer(e.OIDCIssuerURL) {
+		return e, bad("audience_required", "audience", `this issuer signs tokens for every app that uses it: give "audience" (your app's client id) so that only tokens issued to your app are accepted`)
+	}
 	if b.TokenUse != nil {
 		if !cognito {
 			return e, bad("invalid_token_use", "token_use", `"token_use" applies to Amazon Cognito issuers (https://cognito-idp.{region}.amazonaws.com/{userPoolId}) only`)

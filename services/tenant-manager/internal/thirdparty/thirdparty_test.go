@@ -65,6 +65,7 @@ func newFake() *fakeResolver {
 		"mixed.example.com":                   {"93.184.215.14", "10.0.0.1"},
 		"empty.example.com":                   {},
 		"tenant-manager.kong.local":           {"10.0.3.7"},
+		"accounts.google.com":                 {"142.250.74.45"},
 	}}
 }
 
@@ -291,6 +292,11 @@ func TestCheckBody(t *testing.T) {
 	require.Equal(t, TypeCustom, e.Type)
 	require.Contains(t, string(e.CustomJWKS), `"crv":"P-256"`)
 
+	// An issuer that signs for every app needs the app's audience.
+	e, err = c.Check(ctx, Body{OIDCIssuerURL: ptr("https://accounts.google.com"), Audience: ptr("1234.apps.googleusercontent.com")})
+	require.NoError(t, err)
+	require.Equal(t, "1234.apps.googleusercontent.com", *e.Audience)
+
 	cognito := "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyZ"
 	e, err = c.Check(ctx, Body{OIDCIssuerURL: ptr(cognito), ClientID: ptr("7c3a9example"), TokenUse: ptr("access")})
 	require.NoError(t, err)
@@ -301,21 +307,22 @@ func TestCheckBody(t *testing.T) {
 		b    Body
 		code string
 	}{
-		"no issuer":                {Body{JWKSURL: ptr("https://keys.example.com/jwks.json")}, "issuer_required"},
-		"empty issuer":             {Body{OIDCIssuerURL: ptr("")}, "issuer_required"},
-		"both key sources":         {Body{OIDCIssuerURL: ptr("https://login.example.com"), JWKSURL: ptr("https://keys.example.com/j"), CustomJWKS: jwks(t, ec)}, "invalid_third_party_auth"},
-		"private jwks_url":         {Body{OIDCIssuerURL: ptr("https://login.example.com"), JWKSURL: ptr("https://metadata.example.com/j")}, "private_address_url"},
-		"http jwks_url":            {Body{OIDCIssuerURL: ptr("https://login.example.com"), JWKSURL: ptr("http://keys.example.com/j")}, "invalid_url"},
-		"private issuer":           {Body{OIDCIssuerURL: ptr("https://ten.example.com")}, "private_address_url"},
-		"token_use not cognito":    {Body{OIDCIssuerURL: ptr("https://login.example.com"), TokenUse: ptr("id")}, "invalid_token_use"},
-		"token_use other":          {Body{OIDCIssuerURL: ptr(cognito), TokenUse: ptr("refresh")}, "invalid_token_use"},
-		"cognito trailing slash":   {Body{OIDCIssuerURL: ptr(cognito + "/")}, "invalid_cognito_issuer"},
-		"cognito region mismatch":  {Body{OIDCIssuerURL: ptr("https://cognito-idp.eu-west-1.amazonaws.com/us-east-1_AbC123xyZ")}, "invalid_cognito_issuer"},
-		"cognito no pool":          {Body{OIDCIssuerURL: ptr("https://cognito-idp.eu-west-1.amazonaws.com/")}, "invalid_cognito_issuer"},
-		"cognito extra path":       {Body{OIDCIssuerURL: ptr(cognito + "/.well-known/jwks.json")}, "invalid_cognito_issuer"},
-		"empty audience":           {Body{OIDCIssuerURL: ptr("https://login.example.com"), Audience: ptr("")}, "invalid_audience"},
-		"padded client_id":         {Body{OIDCIssuerURL: ptr("https://login.example.com"), ClientID: ptr(" x")}, "invalid_client_id"},
-		"control char in audience": {Body{OIDCIssuerURL: ptr("https://login.example.com"), Audience: ptr("a\nb")}, "invalid_audience"},
+		"no issuer":                  {Body{JWKSURL: ptr("https://keys.example.com/jwks.json")}, "issuer_required"},
+		"empty issuer":               {Body{OIDCIssuerURL: ptr("")}, "issuer_required"},
+		"both key sources":           {Body{OIDCIssuerURL: ptr("https://login.example.com"), JWKSURL: ptr("https://keys.example.com/j"), CustomJWKS: jwks(t, ec)}, "invalid_third_party_auth"},
+		"private jwks_url":           {Body{OIDCIssuerURL: ptr("https://login.example.com"), JWKSURL: ptr("https://metadata.example.com/j")}, "private_address_url"},
+		"http jwks_url":              {Body{OIDCIssuerURL: ptr("https://login.example.com"), JWKSURL: ptr("http://keys.example.com/j")}, "invalid_url"},
+		"private issuer":             {Body{OIDCIssuerURL: ptr("https://ten.example.com")}, "private_address_url"},
+		"token_use not cognito":      {Body{OIDCIssuerURL: ptr("https://login.example.com"), TokenUse: ptr("id")}, "invalid_token_use"},
+		"token_use other":            {Body{OIDCIssuerURL: ptr(cognito), TokenUse: ptr("refresh")}, "invalid_token_use"},
+		"cognito trailing slash":     {Body{OIDCIssuerURL: ptr(cognito + "/")}, "invalid_cognito_issuer"},
+		"cognito region mismatch":    {Body{OIDCIssuerURL: ptr("https://cognito-idp.eu-west-1.amazonaws.com/us-east-1_AbC123xyZ")}, "invalid_cognito_issuer"},
+		"cognito no pool":            {Body{OIDCIssuerURL: ptr("https://cognito-idp.eu-west-1.amazonaws.com/")}, "invalid_cognito_issuer"},
+		"cognito extra path":         {Body{OIDCIssuerURL: ptr(cognito + "/.well-known/jwks.json")}, "invalid_cognito_issuer"},
+		"empty audience":             {Body{OIDCIssuerURL: ptr("https://login.example.com"), Audience: ptr("")}, "invalid_audience"},
+		"padded client_id":           {Body{OIDCIssuerURL: ptr("https://login.example.com"), ClientID: ptr(" x")}, "invalid_client_id"},
+		"control char in audience":   {Body{OIDCIssuerURL: ptr("https://login.example.com"), Audience: ptr("a\nb")}, "invalid_audience"},
+		"shared issuer, no audience": {Body{OIDCIssuerURL: ptr("https://accounts.google.com")}, "audience_required"},
 	}
 	for name, tc := range bad {
 		t.Run(name, func(t *testing.T) {
