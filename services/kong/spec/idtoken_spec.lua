@@ -155,6 +155,11 @@ describe("idtoken.verify", function()
     local small = idp.rsa("small", 1024)
     assert.same({ nil, "RSA key size not allowed" }, { idtoken.jwk_pem(small.jwk) })
     assert.same({ nil, "EC curve not allowed" }, { idtoken.jwk_pem({ kty = "EC", crv = "P-384", x = ec.jwk.x, y = ec.jwk.y }) })
+    -- e = 1 would make any message its own signature; e must be odd, >= 3.
+    for _, e in ipairs({ "AQ", "AAE", "Ag", "AAI", "AQAA" }) do
+      assert.same({ nil, "RSA exponent not allowed" }, { idtoken.jwk_pem({ kty = "RSA", n = rsa.jwk.n, e = e }) }, e)
+    end
+    assert.truthy(idtoken.jwk_pem({ kty = "RSA", n = rsa.jwk.n, e = "Aw" }), "e = 3 is a valid exponent")
     assert.same({ nil, "key type not allowed" }, { idtoken.jwk_pem({ kty = "oct", k = "c2VjcmV0" }) })
     -- The PEM built from n/e is the key luaossl exports.
     assert.equal(rsa.pem, idtoken.jwk_pem(rsa.jwk))

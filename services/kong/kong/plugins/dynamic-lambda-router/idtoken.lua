@@ -62,6 +62,10 @@ function M.jwk_pem(jwk)
   if jwk.kty == "RSA" then
     local n, e = jwk_bytes(jwk.n), jwk_bytes(jwk.e)
     if not n or not e or #e == 0 or #e > 8 then return nil, "bad RSA key" end
+    -- An exponent of 1 makes the "signature" the message itself: anyone
+    -- could forge one. A real exponent is odd and at least 3 (65537).
+    e = e:gsub("^%z+", "")
+    if #e == 0 or e:byte(-1) % 2 == 0 or (#e == 1 and e:byte(1) < 3) then return nil, "RSA exponent not allowed" end
     n = n:gsub("^%z+", "")
     if #n < 256 or #n > 512 then return nil, "RSA key size not allowed" end
     local rsa = der(0x30, der_uint(n) .. der_uint(e))
