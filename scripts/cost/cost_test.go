@@ -192,6 +192,11 @@ func TestTenantCost(t *testing.T) {
 	require.NoError(t, err)
 	require.InDelta(t, r.AlarmStandardMonth, idle.Monthly, 1e-9)
 	require.LessOrEqual(t, idle.Monthly, 0.10, "an idle project's observability stays within $0.10 a month")
+	all := cfg
+	all.Alarms.Tenant.Kinds = []string{"gateway-5xx", "lambda-errors", "lambda-throttles", "lambda-duration"}
+	four, err := tenantCost(p, r, all, 0)
+	require.NoError(t, err)
+	require.InDelta(t, 4*r.AlarmStandardMonth, four.Monthly, 1e-9, "each configured alarm kind bills every month")
 
 	one, err := tenantCost(p, r, cfg, 1)
 	require.NoError(t, err)
@@ -259,4 +264,26 @@ func TestNoNetworkClient(t *testing.T) {
 	for _, dep := range strings.Fields(string(out)) {
 		require.NotContains(t, []string{"net", "net/http", "crypto/tls"}, dep)
 	}
+}
+
+// The per-tenant observability of the default template: the three rules,
+// four platform metrics and the tenants dashboard every month; per
+// project its alarm, and with traffic four metrics and one event per rule
+// and request. An idle project stays within $0.10.
+func TestObservabilityCost(t *testing.T) {
+	p, cfg, tmpl := load(t, cases[0].template, cases[0].config)
+	r := p.Regions["us-east-1"]
+	e := mustEstimate(t, p, cfg, tmpl)
+	fixed, rules := observabilityFixed(e)
+	require.Equal(t, 3, rules)
+	require.InDelta(t, 3*r.InsightRuleMonth+4*r.CustomMetricMonth+r.DashboardMonth, fixed, 1e-9)
+
+	require.InDelta(t, 0.10, observabilityPerTenant(p, r, cfg, rules, 0), 1e-9)
+	events := 3600 * p.HoursPerMonth
+	require.InDelta(t, r.AlarmStandardMonth+4*r.CustomMetricMonth+3*events/1e6*r.InsightRuleEventsPerM,
+		observabilityPerTenant(p, r, cfg, rules, 1), 1e-9)
+
+	rows := observabilityTable(p, r, cfg, e, []float64{0, 1}, []int{10, 1000})
+	require.InDelta(t, fixed+10*0.10, rows[0].Monthly[0], 1e-9)
+	require.InDelta(t, fixed+1000*observabilityPerTenant(p, r, cfg, rules, 1), rows[1].Monthly[1], 1e-9)
 }

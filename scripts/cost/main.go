@@ -99,8 +99,8 @@ func report(w io.Writer, p Prices, cfg config.Config, e Estimate) error {
 		}
 		costs = append(costs, c)
 	}
-	fmt.Fprintf(w, "\nPer project (marginal, USD/month): a %d MiB %s function and its log group; %g secrets, %g alarms, %g custom metrics per project\n",
-		cfg.TenantLambda.MemoryMiB, p.Tenant.Architecture, p.Tenant.Secrets, p.Tenant.Alarms, p.Tenant.CustomMetrics)
+	fmt.Fprintf(w, "\nPer project (marginal, USD/month): a %d MiB %s function and its log group; %g secrets, %d alarms (alarms.tenant), %g custom metrics, %g more in hours with traffic\n",
+		cfg.TenantLambda.MemoryMiB, p.Tenant.Architecture, p.Tenant.Secrets, len(cfg.Alarms.Tenant.Kinds), p.Tenant.CustomMetrics, p.Tenant.CustomMetricsWhenActive)
 	fmt.Fprintf(w, "(stated: %g ms per request, %g log bytes per request; list prices without the Lambda free tier; shared capacity such as Kong tasks, LCUs and worker size not included)\n",
 		u.TenantRequestMs, u.TenantLogBytesPerRequest)
 	fmt.Fprintf(w, "%-10s %14s %14s %10s %10s\n", "req/s", "requests", "GB-seconds", "log GB", "USD/month")
@@ -123,6 +123,23 @@ func report(w io.Writer, p Prices, cfg config.Config, e Estimate) error {
 	for _, row := range tenantTable(e, cfg, costs, []int{10, 100, 1000}) {
 		cells := []string{fmt.Sprintf("%-9d %-8d", row.Tenants, row.Workers)}
 		for _, m := range row.Monthly {
+			cells = append(cells, fmt.Sprintf("%12.2f", m))
+		}
+		fmt.Fprintln(w, strings.Join(cells, " "))
+	}
+
+	rates := append([]float64{0}, u.TenantRequestRates...)
+	fixed, rules := observabilityFixed(e)
+	fmt.Fprintf(w, "\nPer-project observability (USD/month): %.2f fixed (%d Contributor Insights rules, platform gateway metrics, the tenants dashboard), per project %d alarms, %g gateway metrics in hours with traffic, %d rule events per request:\n",
+		fixed, rules, len(cfg.Alarms.Tenant.Kinds), p.Tenant.CustomMetricsWhenActive, rules)
+	head = []string{fmt.Sprintf("%-9s %12s", "projects", "idle")}
+	for _, rate := range rates[1:] {
+		head = append(head, fmt.Sprintf("%12s", fmt.Sprintf("%g req/s ea", rate)))
+	}
+	fmt.Fprintln(w, strings.Join(head, " "))
+	for _, row := range observabilityTable(p, r, cfg, e, rates, []int{10, 100, 1000}) {
+		cells := []string{fmt.Sprintf("%-9d %12.2f", row.Tenants, row.Monthly[0])}
+		for _, m := range row.Monthly[1:] {
 			cells = append(cells, fmt.Sprintf("%12.2f", m))
 		}
 		fmt.Fprintln(w, strings.Join(cells, " "))

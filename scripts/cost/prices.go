@@ -94,7 +94,6 @@ type Usage struct {
 // beyond its function and log group.
 type TenantFootprint struct {
 	Secrets       float64 `json:"secrets"`
-	Alarms        float64 `json:"alarms"`
 	CustomMetrics float64 `json:"customMetrics"`
 	// CustomMetricsWhenActive bill only for hours with data: a project
 	// with traffic in every hour pays for all of them, an idle one none.

@@ -38,7 +38,8 @@ func tenantCost(p Prices, r RegionPrices, cfg config.Config, rate float64) (Tena
 	if rate > 0 {
 		metrics += p.Tenant.CustomMetricsWhenActive
 	}
-	c.Monthly = p.Tenant.Secrets*r.SecretMonth + p.Tenant.Alarms*r.AlarmStandardMonth + metrics*r.CustomMetricMonth +
+	alarms := float64(len(cfg.Alarms.Tenant.Kinds))
+	c.Monthly = p.Tenant.Secrets*r.SecretMonth + alarms*r.AlarmStandardMonth + metrics*r.CustomMetricMonth +
 		c.Requests/1e6*r.LambdaRequestsPerMillion + c.GBSeconds*lp.GBSecond +
 		c.LogGB*r.LogsIngestGB + stored*r.LogsStoreGBMonth
 	return c, nil
