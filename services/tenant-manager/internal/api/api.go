@@ -48,6 +48,8 @@ type Server struct {
 	SQL *sqlapi.Service
 	// Usage reads request counts for the usage endpoints (nil: 503).
 	Usage UsageReader
+	// FunctionsRole's sessions functions-{id} may read /functions-config.
+	FunctionsRole callerid.Role
 }
 
 var (
@@ -99,6 +101,7 @@ func (s *Server) PublicHandler() http.Handler {
 	mux.HandleFunc("/project/{id}/config", s.handle(noRoute))
 	mux.HandleFunc("/project/{id}/postgrest-config", s.handle(noRoute))
 	s.mountUsage(mux)
+	s.mountV1Functions(mux)
 	return s.recoverer(s.rejectEscapedPaths(mux))
 }
 
@@ -109,6 +112,7 @@ func (s *Server) InternalHandler() http.Handler {
 	mux.HandleFunc("GET /health", s.handle(s.health))
 	mux.HandleFunc("GET /project/{id}/config", s.handle(withID(s.gatewayConfig)))
 	mux.HandleFunc("GET /project/{id}/postgrest-config", s.handle(withID(s.postgrestConfig)))
+	s.mountFunctionsConfig(mux)
 	mux.HandleFunc("/", s.handle(noRoute))
 	return s.recoverer(s.rejectEscapedPaths(mux))
 }
