@@ -25,7 +25,7 @@ type Settings struct {
 	// DenoPath runs RouterPath; FunctionsDir receives the unpacked bundles
 	// and the manifest; ScratchDir is where functions may write.
 	DenoPath, RouterPath, FunctionsDir, ScratchDir, DenoDir string
-	Port                                                   int
+	Port                                                    int
 	// Budget bounds fetching the configuration and the bundles, inside
 	// Lambda's 10 s init phase.
 	Budget time.Duration

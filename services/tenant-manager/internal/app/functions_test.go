@@ -524,3 +524,64 @@ func TestFunctionsDisabled(t *testing.T) {
 	code, _ = m.call("GET", "/v1/projects/fnoff/functions", "")
 	require.Equal(t, http.StatusOK, code)
 }
+
+// TestFunctionsWithSupabaseManagementJS drives the function and secret
+// endpoints with the npm client supabase-management-js 2.0.2.
+func TestFunctionsWithSupabaseManagementJS(t *testing.T) {
+	m := newTM(t, withFunctions(t, nil))
+	code, _ := m.create("fnjs")
+	require.Equal(t, http.StatusCreated, code)
+	raw := runNodeClient(t, "functions_client.mjs", []string{"TM_BASE_URL=" + m.srv.URL, "TM_ADMIN_TOKEN=" + adminToken, "TM_REF=fnjs"})
+	var res map[string]callResult
+	require.NoError(t, json.Unmarshal(raw, &res), string(raw))
+	for _, name := range []string{"bulkCreateSecrets", "listAllSecrets", "deployAFunction1", "deployAFunction2", "listAllFunctions",
+		"getAFunction", "getAFunctionBody", "deleteAFunction", "bulkDeleteSecrets", "listAllSecretsAfterDelete"} {
+		require.Empty(t, res[name].Error, "%s: %+v", name, res[name])
+	}
+	require.Equal(t, http.StatusCreated, res["bulkCreateSecrets"].Status)
+	require.NotContains(t, string(res["listAllSecrets"].Data), "from-the-client", "listings carry digests only")
+	var secrets []struct{ Name, Value string }
+	res["listAllSecrets"].into(t, &secrets)
+	require.Len(t, secrets, 2)
+	sum := sha256.Sum256([]byte("from-the-client"))
+	require.Equal(t, "MY_SECRET", secrets[0].Name)
+	require.Equal(t, hex.EncodeToString(sum[:]), secrets[0].Value)
+
+	var d1, d2, got v1Fn
+	require.Equal(t, http.StatusCreated, res["deployAFunction1"].Status)
+	res["deployAFunction1"].into(t, &d1)
+	res["deployAFunction2"].into(t, &d2)
+	require.Equal(t, 1, d1.Version)
+	require.Equal(t, 2, d2.Version)
+	require.Equal(t, "hello", d2.Slug)
+	require.Equal(t, "Hello", d2.Name)
+	require.Equal(t, "ACTIVE", d2.Status)
+	require.Equal(t, d1.ID, d2.ID)
+	require.Greater(t, d2.UpdatedAt, int64(0))
+	var list []v1Fn
+	res["listAllFunctions"].into(t, &list)
+	require.Len(t, list, 1)
+	require.Equal(t, 2, list[0].Version)
+	res["getAFunction"].into(t, &got)
+	require.Equal(t, 2, got.Version)
+	require.Equal(t, "index.ts", got.EntrypointPath)
+	var body string
+	res["getAFunctionBody"].into(t, &body)
+	require.Contains(t, body, `new Response("v2 "`)
+	require.Equal(t, http.StatusBadRequest, res["deployBadSlug"].Status)
+	require.Equal(t, http.StatusBadRequest, res["bulkCreateReserved"].Status)
+	require.Equal(t, http.StatusOK, res["deleteAFunction"].Status)
+	require.Equal(t, http.StatusNotFound, res["getDeletedFunction"].Status)
+	require.Equal(t, http.StatusOK, res["bulkDeleteSecrets"].Status)
+	var after []struct{ Name string }
+	res["listAllSecretsAfterDelete"].into(t, &after)
+	require.Equal(t, []struct{ Name string }{{"OTHER"}}, after)
+}
+
+type v1Fn struct {
+	ID, Slug, Name, Status string
+	Version                int
+	CreatedAt              int64  `json:"created_at"`
+	UpdatedAt              int64  `json:"updated_at"`
+	EntrypointPath         string `json:"entrypoint_path"`
+}
