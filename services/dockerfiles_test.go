@@ -301,7 +301,7 @@ func TestThinServiceDockerfiles(t *testing.T) {
 // (which the CDK asset uses too), the sibling module is there before
 // `go mod download`, and go.mod points at it.
 func TestSharedContextImages(t *testing.T) {
-	for _, svc := range []string{"tenant-manager", "postgrest-lambda"} {
+	for _, svc := range []string{"tenant-manager", "postgrest-lambda", "functions-runtime"} {
 		t.Run(svc, func(t *testing.T) {
 			ignore, err := os.ReadFile(svc + "/Dockerfile.dockerignore")
 			require.NoError(t, err)

@@ -52,6 +52,8 @@ type Server struct {
 	// TPAResolver resolves the hosts of third-party auth URLs when they
 	// are configured (nil: the system resolver).
 	TPAResolver thirdparty.Resolver
+	// FunctionsRole's sessions functions-{id} may read /functions-config.
+	FunctionsRole callerid.Role
 }
 
 var (
@@ -104,6 +106,7 @@ func (s *Server) PublicHandler() http.Handler {
 	mux.HandleFunc("/project/{id}/postgrest-config", s.handle(noRoute))
 	s.mountUsage(mux)
 	s.mountV1ThirdPartyAuth(mux)
+	s.mountV1Functions(mux)
 	return s.recoverer(s.rejectEscapedPaths(mux))
 }
 
@@ -114,6 +117,7 @@ func (s *Server) InternalHandler() http.Handler {
 	mux.HandleFunc("GET /health", s.handle(s.health))
 	mux.HandleFunc("GET /project/{id}/config", s.handle(withID(s.gatewayConfig)))
 	mux.HandleFunc("GET /project/{id}/postgrest-config", s.handle(withID(s.postgrestConfig)))
+	s.mountFunctionsConfig(mux)
 	mux.HandleFunc("/", s.handle(noRoute))
 	return s.recoverer(s.rejectEscapedPaths(mux))
 }

@@ -89,6 +89,8 @@ type Service struct {
 	// functions' log groups.
 	Controls  ControlSettings
 	LogGroups LogGroups
+	// Edge is the edge functions feature (nil: not enabled).
+	Edge *EdgeFunctions
 
 	// retireFailed holds the projects the last retire pass could not
 	// finish; the next pass takes them last, so projects that keep hanging
@@ -317,6 +319,9 @@ func (s *Service) Delete(ctx context.Context, projectID string) error {
 	// A pause or restore running would undo this delete's steps.
 	if err := s.Store.MarkDeprovisioning(ctx, projectID); err != nil {
 		return err
+	}
+	if err := s.deleteEdge(ctx, projectID); err != nil {
+		return &StepError{Step: "functions", Err: err}
 	}
 	for _, role := range []string{"service_role", "anon"} {
 		if err := s.Gateway.DeleteConsumer(ctx, Consumer(projectID, role)); err != nil {
@@ -815,6 +820,9 @@ type GatewayConfig struct {
 	// ThirdPartyAuth lists the issuers whose tokens the gateway accepts
 	// as the role authenticated; absent when there are none.
 	ThirdPartyAuth []GatewayTPA `json:"third_party_auth,omitempty"`
+	// FunctionsURL is the project's functions Lambda URL (AWS_IAM), null
+	// before its first function deploy.
+	FunctionsURL *string `json:"functions_url"`
 }
 
 // GatewayConfig is served while the project is active, paused, or on its
@@ -837,8 +845,12 @@ func (s *Service) GatewayConfig(ctx context.Context, projectID string) (*Gateway
 	if err != nil {
 		return nil, err
 	}
+	functionsURL, err := s.EdgeFunctionsURL(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
 	return &GatewayConfig{ProjectID: projectID, FunctionURL: *g.FunctionURL, JWTSecret: string(secret), JWTKid: k.ID, Version: k.Version,
-		Paused: g.Controls.Paused, RateLimit: rateLimitOf(g.Controls), ThirdPartyAuth: tpa}, nil
+		Paused: g.Controls.Paused, RateLimit: rateLimitOf(g.Controls), ThirdPartyAuth: tpa, FunctionsURL: functionsURL}, nil
 }
 
 // PostgrestConfig is what GET /project/{id}/postgrest-config answers.

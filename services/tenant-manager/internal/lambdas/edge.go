@@ -1,0 +1,177 @@
+package lambdas
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// EdgeSettings are the same for every project's functions Lambda.
+type EdgeSettings struct {
+	ImageURI         string
+	RoleARN          string
+	SubnetIDs        []string
+	SecurityGroupIDs []string
+	MemoryMiB        int32
+	TimeoutSeconds   int32
+	// ReservedConcurrency > 0 is reserved for each functions Lambda.
+	ReservedConcurrency int
+	ConfigServiceURL    string
+	STSEndpoint         string
+	ActiveTimeout       time.Duration
+	RecycleTimeout      time.Duration
+	PollInterval        time.Duration
+}
+
+// EdgeClient manages the projects' functions Lambdas (functions-{id}).
+type EdgeClient struct {
+	API      *lambda.Client
+	Settings EdgeSettings
+}
+
+// EdgeFunctionName is the project's functions Lambda: functions-{id}.
+func EdgeFunctionName(projectID string) string { return "functions-" + projectID }
+
+func (c *EdgeClient) base() *Client {
+	return &Client{API: c.API, Settings: Settings{PollInterval: c.Settings.PollInterval, RecycleTimeout: c.Settings.RecycleTimeout}}
+}
+
+// Ensure makes the function if it does not exist, waits until it is
+// Active and gives it its AWS_IAM URL. Every step accepts what exists
+// already, so a retried first deploy completes a half-made function.
+func (c *EdgeClient) Ensure(ctx context.Context, projectID string) (Function, error) {
+	s := c.Settings
+	name := EdgeFunctionName(projectID)
+	_, err := c.API.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName:  aws.String(name),
+		PackageType:   types.PackageTypeImage,
+		Code:          &types.FunctionCode{ImageUri: aws.String(s.ImageURI)},
+		Role:          aws.String(s.RoleARN),
+		MemorySize:    aws.Int32(s.MemoryMiB),
+		Timeout:       aws.Int32(s.TimeoutSeconds),
+		Architectures: []types.Architecture{types.ArchitectureX8664},
+		VpcConfig:     &types.VpcConfig{SubnetIds: s.SubnetIDs, SecurityGroupIds: s.SecurityGroupIDs},
+		Environment: &types.Environment{Variables: map[string]string{
+			"PROJECT_ID":         projectID,
+			"CONFIG_SERVICE_URL": s.ConfigServiceURL,
+			"STS_ENDPOINT":       s.STSEndpoint,
+		}},
+		Description: aws.String("Edge functions of project " + projectID),
+		Tags:        map[string]string{"project": projectID, "managed-by": "supabase-tenant-manager"},
+	})
+	var conflict *types.ResourceConflictException
+	if err != nil && !errors.As(err, &conflict) {
+		return Function{}, fmt.Errorf("creating function %s: %w", name, err)
+	}
+	timeout := s.ActiveTimeout
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	waiter := lambda.NewFunctionActiveV2Waiter(c.API, func(o *lambda.FunctionActiveV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 200*time.Millisecond, 5*time.Second
+	})
+	out, err := waiter.WaitForOutput(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, timeout)
+	if err != nil {
+		return Function{Name: name}, fmt.Errorf("function %s did not become Active: %w", name, err)
+	}
+	fn := Function{Name: name, ARN: aws.ToString(out.Configuration.FunctionArn)}
+	u, err := c.API.GetFunctionUrlConfig(ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: aws.String(name)})
+	switch {
+	case err == nil:
+		if u.AuthType != types.FunctionUrlAuthTypeAwsIam {
+			return fn, fmt.Errorf("function %s has a URL whose auth type is %s, not AWS_IAM", name, u.AuthType)
+		}
+		fn.URL = aws.ToString(u.FunctionUrl)
+	case IsNotFound(err):
+		nu, err := c.API.CreateFunctionUrlConfig(ctx, &lambda.CreateFunctionUrlConfigInput{
+			FunctionName: aws.String(name),
+			AuthType:     types.FunctionUrlAuthTypeAwsIam,
+			InvokeMode:   types.InvokeModeBuffered,
+		})
+		if err != nil {
+			return fn, fmt.Errorf("creating the URL of %s: %w", name, err)
+		}
+		fn.URL = aws.ToString(nu.FunctionUrl)
+	default:
+		return fn, fmt.Errorf("reading the URL of %s: %w", name, err)
+	}
+	if s.ReservedConcurrency > 0 {
+		if _, err := c.API.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String(name),
+			ReservedConcurrentExecutions: aws.Int32(int32(s.ReservedConcurrency))}); err != nil {
+			return fn, fmt.Errorf("setting the reserved concurrency of %s: %w", name, err)
+		}
+	}
+	return fn, nil
+}
+
+// Delete removes the URL and the function; missing ones are fine.
+func (c *EdgeClient) Delete(ctx context.Context, projectID string) error {
+	name := aws.String(EdgeFunctionName(projectID))
+	if _, err := c.API.DeleteFunctionUrlConfig(ctx, &lambda.DeleteFunctionUrlConfigInput{FunctionName: name}); err != nil && !IsNotFound(err) {
+		return fmt.Errorf("deleting the URL of %s: %w", *name, err)
+	}
+	if _, err := c.API.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: name}); err != nil && !IsNotFound(err) {
+		return fmt.Errorf("deleting function %s: %w", *name, err)
+	}
+	return nil
+}
+
+// Recycle makes new instances serve the current versions and secrets: it
+// changes CONFIG_GENERATION and waits until the update succeeded, so every
+// invocation after it runs in an instance that fetched its configuration
+// afterwards. Conflicting updates are waited out and retried within
+// RecycleTimeout (default 3 min).
+func (c *EdgeClient) Recycle(ctx context.Context, projectID string) error {
+	b := c.base()
+	timeout := c.Settings.RecycleTimeout
+	if timeout <= 0 {
+		timeout = 3 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	name := EdgeFunctionName(projectID)
+	delay := b.pollInterval()
+	for attempt := 1; ; attempt++ {
+		fn, err := b.settled(ctx, name)
+		if err != nil {
+			return err
+		}
+		vars := map[string]string{}
+		if fn.Environment != nil {
+			for k, v := range fn.Environment.Variables {
+				vars[k] = v
+			}
+		}
+		vars["CONFIG_GENERATION"] = fmt.Sprint(time.Now().UnixNano())
+		_, err = c.API.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+			FunctionName: aws.String(name), Environment: &types.Environment{Variables: vars}, RevisionId: fn.RevisionId,
+		})
+		if err == nil {
+			break
+		}
+		var conflict *types.ResourceConflictException
+		var stale *types.PreconditionFailedException
+		if !errors.As(err, &conflict) && !errors.As(err, &stale) {
+			return fmt.Errorf("recycling function %s: %w", name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("recycling function %s: still conflicting after %d attempts: %w", name, attempt, err)
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
+	fn, err := b.settled(ctx, name)
+	if err != nil {
+		return err
+	}
+	if fn.LastUpdateStatus != types.LastUpdateStatusSuccessful {
+		return fmt.Errorf("recycling function %s: update ended %s: %s", name, fn.LastUpdateStatus, aws.ToString(fn.LastUpdateStatusReason))
+	}
+	return nil
+}
