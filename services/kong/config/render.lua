@@ -50,7 +50,6 @@ local sts_endpoint = required("STS_ENDPOINT")
 local region = required("AWS_REGION")
 local redis_host = required("KONG_REDIS_HOST")
 local redis_port = integer("KONG_REDIS_PORT", 6379, 1, 65535)
-local functions_url = getenv("FUNCTIONS_URL") or "http://functions-service.kong.local:8080"
 local jwt_ttl = integer("JWT_TTL_SECONDS", 300, 30, 3600)
 local cache_ttl = integer("CACHE_TTL_SECONDS", 300, 1, 3600)
 local cors_origins = getenv("CORS_ORIGINS") or "*"
@@ -70,15 +69,18 @@ local fallback_burst = integer("TENANT_MANAGER_FALLBACK_BURST", 10, 1, 1000)
 -- 0 = no default limit.
 local rate_limit_rps = integer("RATE_LIMIT_RPS", 100, 0, 1000000)
 local rate_limit_burst = integer("RATE_LIMIT_BURST", 200, 0, 1000000)
+-- How long the gateway waits for a function's answer: the functions
+-- Lambda's own timeout (150 s by default) and its start.
+local functions_timeout = integer("FUNCTIONS_TIMEOUT_SECONDS", 155, 1, 900)
 
 local f = assert(io.open(here .. "/pre-function.lua", "rb"))
 local pre_function = f:read("*a"):gsub("__PLATFORM_DOMAIN__", function() return string.format("%q", domain) end)
 f:close()
 
--- mode: "rest" (the router calls the project's Lambda) or "functions"
--- (the router binds the key to the project, applies pause and rate limit,
--- and Kong proxies to the service).
-local function plugins(prefix, mode)
+-- mode: "rest" (the router calls the project's PostgREST Lambda) or
+-- "functions" (its edge functions Lambda); prefix: the route's path, which
+-- the Lambda does not see.
+local function plugins(prefix, mode, strip_prefix, upstream_timeout_ms)
   local list = {
     { id = prefix .. "01", name = "pre-function", config = { access = { pre_function } } },
     -- Keys only in the apikey header: a key in a query string or a form
@@ -101,7 +103,8 @@ local function plugins(prefix, mode)
       redis_password = "{vault://env/kong-redis-password}",
       redis_ssl = true,
       redis_ssl_verify = true,
-      strip_prefix = "/rest/v1",
+      strip_prefix = strip_prefix,
+      upstream_timeout_ms = upstream_timeout_ms,
       max_body_bytes = max_body_bytes,
       stale_ttl = stale_ttl,
       tenant_manager_fallback_rate = fallback_rate,
@@ -128,16 +131,12 @@ if path ~= u then path = path .. "?REDACTED" end
 ]]
 -- The request's timings in whole milliseconds: total = Kong's
 -- latencies.request ($request_time); upstream = the router's own
--- measurement around the Lambda call on /rest/v1 (Kong never proxies
--- there), else Kong's latencies.proxy (KONG_WAITING_TIME, the wait for the
--- functions service), nil when nothing upstream was asked.
+-- measurement around the Lambda call (Kong proxies nothing itself), nil
+-- when nothing upstream was asked.
 local TIMINGS = [[
 local total = math.floor((tonumber(ngx.var.request_time) or 0) * 1000 + 0.5)
 local up = kong.ctx.shared.upstream_ms
-if type(up) ~= "number" then
-  up = ngx.ctx.KONG_WAITING_TIME
-  if type(up) ~= "number" or up < 0 then up = nil end
-end
+if type(up) ~= "number" or up < 0 then up = nil end
 if up then up = math.floor(up + 0.5) end
 ]]
 local function header_redaction(name)
@@ -180,7 +179,7 @@ return path
   ["request.headers.authorization"] = header_redaction("authorization"),
   ["request.headers.proxy-authorization"] = header_redaction("proxy-authorization"),
   ["request.headers.cookie"] = header_redaction("cookie"),
-  -- The gateway's own JWT header; a client may send one to /functions/v1.
+  -- The gateway's own JWT header; a client may send one (never forwarded).
   ["request.headers.x-client-authorization"] = header_redaction("x-client-authorization"),
   ["response.headers.set-cookie"] =
     "if kong.response.get_header(\"set-cookie\") ~= nil then return \"REDACTED\" end return nil",
@@ -194,13 +193,15 @@ local config = {
       -- Never dialled: dynamic-lambda-router answers every request.
       url = "http://127.0.0.1:9",
       routes = { { id = "5b1f0000-0000-4000-8000-000000000011", name = "rest", paths = { "/rest/v1" }, strip_path = false, protocols = { "http", "https" } } },
-      plugins = plugins("5b1f0000-0000-4000-8000-0000000001", "rest"),
+      plugins = plugins("5b1f0000-0000-4000-8000-0000000001", "rest", "/rest/v1", nil),
     },
     {
       id = "5b1f0000-0000-4000-8000-000000000002", name = "functions",
-      url = functions_url,
+      -- Never dialled either: the router calls each project's functions
+      -- Lambda itself.
+      url = "http://127.0.0.1:9",
       routes = { { id = "5b1f0000-0000-4000-8000-000000000012", name = "functions", paths = { "/functions/v1" }, strip_path = false, protocols = { "http", "https" } } },
-      plugins = plugins("5b1f0000-0000-4000-8000-0000000002", "functions"),
+      plugins = plugins("5b1f0000-0000-4000-8000-0000000002", "functions", "/functions/v1", functions_timeout * 1000),
     },
     {
       id = "5b1f0000-0000-4000-8000-000000000003", name = "health",

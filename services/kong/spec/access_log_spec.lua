@@ -11,6 +11,7 @@ local deps = require("kong.plugins.dynamic-lambda-router.deps")
 
 local SECRET = "jwt-secret-of-acme-prod-0123456789abcdef"
 local FN_URL = "https://abcdefgh.lambda-url.eu-west-1.on.aws/"
+local FUNCS_URL = "https://fnfnfnfn.lambda-url.eu-west-1.on.aws/"
 local TM = "http://tenant-manager.kong.local:8080"
 local CREDS_URL = "http://169.254.170.2/v2/credentials/task"
 local ISS = "https://idp.example.com/acme"
@@ -50,28 +51,28 @@ local ROUTES = {
   health = { id = "5b1f0000-0000-4000-8000-000000000013", name = "health", paths = { "/health" } },
 }
 
--- world: Redis, the tenant-manager, the credentials endpoint and a Lambda
--- that takes lambda_ms on a millisecond clock and answers with its request
--- id (the header as Function URLs send it).
+-- world: Redis, the tenant-manager, the credentials endpoint and two
+-- Lambdas (PostgREST, functions) that take lambda_ms on a millisecond clock
+-- and answer with their request id (the header as Function URLs send it).
 local function world()
   local clock = { now = 1763800000, ms = 0 }
   local w = { clock = clock, redis = fakes.resty_redis(clock), lambda_ms = 37, lambda_status = 200,
     lambda_headers = { ["Content-Type"] = "application/json", ["x-amzn-RequestId"] = REQUEST_ID } }
-  w.http = fakes.http({
-    [TM] = function()
-      return 200, {}, cjson.encode({ project_id = "acme-prod", function_url = FN_URL, jwt_secret = SECRET,
+  w.http_tm = function()
+      return 200, {}, cjson.encode({ project_id = "acme-prod", function_url = FN_URL, functions_url = FUNCS_URL, jwt_secret = SECRET,
         jwt_kid = "key-1", version = 3, third_party_auth = { { issuer = ISS, custom_jwks = idp.jwks(key) } } })
-    end,
-    [CREDS_URL] = function()
-      return 200, {}, cjson.encode({ AccessKeyId = "ASIATASK", SecretAccessKey = "task-secret-key",
-        Token = "task-session-token", Expiration = os.date("!%Y-%m-%dT%H:%M:%SZ", clock.now + 3600) })
-    end,
-    [FN_URL:sub(1, -2)] = function()
-      clock.ms = clock.ms + w.lambda_ms
-      if not w.lambda_status then return nil, nil, "connection refused" end
-      return w.lambda_status, w.lambda_headers, "[]"
-    end,
-  })
+  end
+  w.http_creds = function()
+    return 200, {}, cjson.encode({ AccessKeyId = "ASIATASK", SecretAccessKey = "task-secret-key",
+      Token = "task-session-token", Expiration = os.date("!%Y-%m-%dT%H:%M:%SZ", clock.now + 3600) })
+  end
+  local function lambda()
+    clock.ms = clock.ms + w.lambda_ms
+    if not w.lambda_status then return nil, nil, "connection refused" end
+    return w.lambda_status, w.lambda_headers, "[]"
+  end
+  w.http = fakes.http({ [TM] = w.http_tm, [CREDS_URL] = w.http_creds, [FN_URL:sub(1, -2)] = lambda,
+    [FUNCS_URL:sub(1, -2)] = lambda })
   handler.reset()
   handler.deps = {
     log = deps.error_log(fakes.ngx_errlog()),
@@ -87,8 +88,7 @@ end
 
 -- serve(w, r) runs one request through Kong's phases as far as they go and
 -- returns the entry file-log writes for it. r = {route, path, query,
--- headers, role (nil = key-auth refuses: no key in the apikey header),
--- proxied = {status, wait_ms} when Kong proxies to the functions service}.
+-- headers, role (nil = key-auth refuses: no key in the apikey header)}.
 local function serve(w, r)
   if w.req then w.req.cleanup() end
   w.req = fakes.ngx_req(nil)
@@ -106,24 +106,20 @@ local function serve(w, r)
     ctx.authenticated_credential = { id = "d0000000-0000-4000-8000-000000000001", consumer_id = consumer.id, key = KEY_HEADER }
     local c = {}
     for name, v in pairs(conf) do c[name] = v end
-    c.mode = route.name
+    c.mode, c.strip_prefix = route.name, route.paths[1]
     handler:access(c)
-    if k.exited then
-      status = k.exited.status
-    else
-      handler:header_filter(c)
-      status = r.proxied.status
-      w.clock.ms = w.clock.ms + r.proxied.wait_ms
-      ctx.KONG_WAITING_TIME = r.proxied.wait_ms
-    end
+    -- The router answers every request itself; Kong proxies nothing.
+    assert.is_table(k.exited)
+    status = k.exited.status
+    handler:header_filter(c)
   end
   w.clock.ms = w.clock.ms + 2 -- sending the answer
   local elapsed = w.clock.ms - start
-  ctx.KONG_RESPONSE_LATENCY = elapsed - (ctx.KONG_WAITING_TIME or 0)
+  ctx.KONG_RESPONSE_LATENCY = elapsed
   local query = r.query or ""
   local uri = r.path .. (query ~= "" and ("?" .. query) or "")
   local var = { scheme = "https", host = "acme-prod.supabase.example.com", server_port = "8000", request_uri = uri,
-    upstream_uri = r.route == "functions" and r.path or "", is_args = query ~= "" and "?" or "", args = query,
+    upstream_uri = "", is_args = query ~= "" and "?" or "", args = query,
     request_time = string.format("%.3f", elapsed / 1000), request_length = "312", bytes_sent = "208" }
   local entry = fakes.log_plugin_run(FIELDS, k, { var = var, ctx = ctx, status = status })
   return entry, cjson.encode(entry), elapsed
@@ -227,14 +223,31 @@ describe("access log line", function()
     no_secrets(json, { forged })
   end)
 
-  it("/functions/v1: Kong's wait for the functions service, no Lambda id", function()
+  it("/functions/v1: the functions Lambda's time and request id, the role minted for it", function()
     local w = world()
-    local entry, json = serve(w, { route = "functions", role = "anon", path = "/functions/v1/hello", query = "token=" .. KEY_QUERY,
-      headers = { apikey = KEY_HEADER, authorization = "Bearer " .. SESSION }, proxied = { status = 201, wait_ms = 120 } })
-    check_fields(entry, { key_role = "anon", route = "functions", status = 201, latency_ms = 125, upstream_ms = 120 })
+    local entry, json, elapsed = serve(w, { route = "functions", role = "anon", path = "/functions/v1/hello",
+      query = "token=" .. KEY_QUERY, headers = { apikey = KEY_HEADER, authorization = "Bearer " .. KEY_AUTH } })
+    assert.equal(42, elapsed)
+    check_fields(entry, { key_role = "anon", route = "functions", status = 200, latency_ms = 42, upstream_ms = 37,
+      lambda_request_id = REQUEST_ID })
     assert.equal(5, entry.gateway_ms)
-    assert.equal("/functions/v1/hello?REDACTED", entry.upstream_uri)
+    assert.equal(1, w.http.count(FUNCS_URL:sub(1, -2)))
+    assert.equal("/functions/v1/hello?REDACTED", entry.request.uri)
     no_secrets(json)
+    -- A third-party token: authenticated, neither it nor the minted JWT logged.
+    local token = idp.sign(key, { iss = ISS, sub = "user-1", email = "ada@example.com", iat = w.clock.now - 5,
+      exp = w.clock.now + 600 })
+    entry, json = serve(w, { route = "functions", role = "anon", path = "/functions/v1/hello",
+      headers = { apikey = KEY_HEADER, authorization = "Bearer " .. token } })
+    check_fields(entry, { key_role = "authenticated", route = "functions", status = 200, latency_ms = 42, upstream_ms = 37,
+      lambda_request_id = REQUEST_ID })
+    local minted = w.http.last(FUNCS_URL:sub(1, -2)).headers["x-client-authorization"]:match("^Bearer (.+)$")
+    no_secrets(json, { token, token:match("[^.]+$"), minted, minted:match("[^.]+$") })
+    -- An unknown function's path: answered before any Lambda.
+    entry, json = serve(w, { route = "functions", role = "anon", path = "/functions/v1/_internal/health",
+      headers = { apikey = KEY_HEADER } })
+    check_fields(entry, { key_role = "anon", route = "functions", status = 404, latency_ms = 5 })
+    assert.equal(2, w.http.count(FUNCS_URL:sub(1, -2)))
   end)
 
   it("the Lambda unreachable or failing: the time waited, its id when it sent one", function()

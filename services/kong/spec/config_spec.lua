@@ -55,7 +55,10 @@ describe("base configuration", function()
     local services = by_name(config.services)
     assert.same({ "/rest/v1" }, services.rest.routes[1].paths)
     assert.same({ "/functions/v1" }, services.functions.routes[1].paths)
-    assert.equal("http://functions-service.kong.local:8080", services.functions.url)
+    -- Nothing is proxied by Kong itself: the router calls the Lambdas.
+    assert.equal("http://127.0.0.1:9", services.rest.url)
+    assert.equal("http://127.0.0.1:9", services.functions.url)
+    assert.is_nil(out:find("functions-service", 1, true))
     assert.same({ "/health" }, services.health.routes[1].paths)
     local health = services.health.plugins[1]
     assert.equal("request-termination", health.name)
@@ -98,9 +101,27 @@ describe("base configuration", function()
     assert.same({ "pre-function", "key-auth", "acl", "dynamic-lambda-router" }, forder)
     local router = fplugins["dynamic-lambda-router"].config
     assert.equal("functions", router.mode)
+    assert.equal("/functions/v1", router.strip_prefix)
+    assert.equal(155000, router.upstream_timeout_ms)
     assert.equal(BASE_ENV.KONG_REDIS_HOST, router.redis_host)
     assert.equal(100, router.rate_limit_rps)
+    assert.equal(1048576, router.max_body_bytes)
     assert.is_true(fplugins["key-auth"].config.hide_credentials)
+    local rest = by_name(by_name(config.services).rest.plugins)["dynamic-lambda-router"].config
+    assert.equal("/rest/v1", rest.strip_prefix)
+    assert.is_nil(rest.upstream_timeout_ms, "the schema's default")
+  end)
+
+  it("renders how long the gateway waits for a function from FUNCTIONS_TIMEOUT_SECONDS", function()
+    local out2, c = render({ FUNCTIONS_TIMEOUT_SECONDS = "60" })
+    assert.equal(0, c, out2)
+    local router = by_name(by_name(cjson.decode(out2).services).functions.plugins)["dynamic-lambda-router"].config
+    assert.equal(60000, router.upstream_timeout_ms)
+    for _, bad in ipairs({ "0", "901", "1.5", "x" }) do
+      local msg, code2 = render({ FUNCTIONS_TIMEOUT_SECONDS = bad })
+      assert.is_not.equal(0, code2, bad)
+      assert.matches("FUNCTIONS_TIMEOUT_SECONDS must be a whole number 1..900", msg)
+    end
   end)
 
   it("renders the default rate limit from the environment, 0 turning it off", function()

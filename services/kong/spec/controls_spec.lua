@@ -20,6 +20,7 @@ local function another_task()
 end
 
 local FN_URL = "https://abcdefgh.lambda-url.eu-west-1.on.aws/"
+local FUNCS_URL = "https://fnfnfnfn.lambda-url.eu-west-1.on.aws/"
 local TM = "http://tenant-manager.kong.local:8080"
 local CREDS_URL = "http://169.254.170.2/v2/credentials/task"
 local CTL = "project:ctl:{acme-prod}"
@@ -62,6 +63,9 @@ local function world(tasks)
     end,
     [FN_URL:sub(1, -2)] = function()
       return 200, { ["Content-Type"] = "application/json", ["X-RateLimit-Limit"] = "999" }, "[]"
+    end,
+    [FUNCS_URL:sub(1, -2)] = function()
+      return 200, { ["Content-Type"] = "text/plain", ["X-RateLimit-Limit"] = "999" }, "hello"
     end,
   })
   w.errlog = fakes.ngx_errlog()
@@ -158,9 +162,11 @@ describe("paused projects", function()
   it("are refused on /functions/v1 too", function()
     local w = world()
     w.redis.hashes[CTL] = { paused = "1" }
-    local status, _, k = serve(handler, conf({ mode = "functions" }), { path = "/functions/v1/hello" })
+    w.tm_body = cjson.encode(doc({ functions_url = FUNCS_URL }))
+    local status, _, k = serve(handler, conf({ mode = "functions", strip_prefix = "/functions/v1" }), { path = "/functions/v1/hello" })
     assert.equal(403, status)
     assert.equal("project_paused", cjson.decode(k.exited.body).code)
+    assert.equal(0, w.http.count(FUNCS_URL:sub(1, -2)))
   end)
 end)
 
@@ -298,45 +304,48 @@ describe("Redis unavailable", function()
 end)
 
 describe("/functions/v1", function()
-  local fconf = conf({ mode = "functions" })
-
-  it("refuses a key of another project with 403 and proxies nothing", function()
+  local fconf = conf({ mode = "functions", strip_prefix = "/functions/v1" })
+  local function fworld()
     local w = world()
+    w.tm_body = cjson.encode(doc({ functions_url = FUNCS_URL }))
+    return w
+  end
+
+  it("refuses a key of another project with 403 and calls nothing", function()
+    local w = fworld()
     local status, _, k = serve(handler, fconf, { username = "other-proj--anon", path = "/functions/v1/hello" })
     assert.equal(403, status)
     assert.equal("Forbidden: the API key does not belong to this project", cjson.decode(k.exited.body).message)
     assert.equal(0, w.http.count(TM))
+    assert.equal(0, w.http.count(FUNCS_URL:sub(1, -2)))
   end)
 
-  it("lets Kong proxy the project's own key, without the key in apikey or Authorization", function()
-    local w = world()
-    for _, authorization in ipairs({ "Bearer sb_publishable_AAAAAAAAAAAAAAAAAAAAAA_BBBBBBBB", "bearer  sb_secret_x", "sb_secret_x" }) do
-      local status, headers, k = serve(handler, fconf, { path = "/functions/v1/hello",
+  it("calls the project's functions Lambda with the project's own key, the key in neither apikey nor Authorization", function()
+    local w = fworld()
+    for _, authorization in ipairs({ "Bearer sb_publishable_AAAAAAAAAAAAAAAAAAAAAA_BBBBBBBB", "bearer  sb_secret_x" }) do
+      local status, headers = serve(handler, fconf, { path = "/functions/v1/hello",
         headers = { apikey = "sb_publishable_AAAAAAAAAAAAAAAAAAAAAA_BBBBBBBB", Authorization = authorization } })
-      assert.is_nil(status, authorization)
-      assert.is_nil(k.request.get_header("apikey"))
-      assert.is_nil(k.request.get_header("Authorization"), authorization)
-      assert.equal("100", headers["x-ratelimit-limit"])
+      assert.equal(200, status, authorization)
+      local call = w.http.last(FUNCS_URL:sub(1, -2))
+      assert.is_nil(call.headers.apikey)
+      assert.matches("^AWS4%-HMAC%-SHA256 ", call.headers.Authorization)
+      for name, v in pairs(call.headers) do
+        assert.is_nil(tostring(v):find("sb_", 1, true), name)
+      end
+      -- The project's limit, not the function's header.
+      assert.equal("100", headers["X-RateLimit-Limit"])
     end
+    assert.equal(2, w.http.count(FUNCS_URL:sub(1, -2)))
     assert.equal(0, lambda_calls(w))
   end)
 
-  it("keeps a user's session token in Authorization for the function", function()
-    world()
-    local jwt = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzYl94In0.sig"
-    local status, _, k = serve(handler, fconf, { path = "/functions/v1/hello",
-      headers = { apikey = "sb_publishable_x", Authorization = jwt } })
-    assert.is_nil(status)
-    assert.equal(jwt, k.request.get_header("Authorization"))
-    assert.is_nil(k.request.get_header("apikey"))
-  end)
-
   it("applies the project's rate limit", function()
-    local w = world()
+    local w = fworld()
     w.redis.hashes[CTL] = { paused = "0", rps = "1", burst = "1" }
-    assert.is_nil((serve(handler, fconf, { path = "/functions/v1/hello" })))
+    assert.equal(200, (serve(handler, fconf, { path = "/functions/v1/hello" })))
     local status, headers = serve(handler, fconf, { path = "/functions/v1/hello" })
     assert.equal(429, status)
     assert.equal("1", headers["Retry-After"])
+    assert.equal(1, w.http.count(FUNCS_URL:sub(1, -2)))
   end)
 end)

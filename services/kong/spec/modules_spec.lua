@@ -216,6 +216,26 @@ describe("cfgcache", function()
     cfg.jwt_kid = nil
     assert.same(cfg, cfgcache.parse((cfgcache.encode(cfg)), "acme-prod"))
   end)
+
+  it("takes functions_url when it is an https URL, absent or null meaning none", function()
+    local base = { project_id = "acme-prod", function_url = "https://x/", jwt_secret = "s", version = 1 }
+    local function with(v)
+      local d = {}
+      for k, x in pairs(base) do d[k] = x end
+      d.functions_url = v
+      return d
+    end
+    local url = "https://fn.lambda-url.eu-west-1.on.aws/"
+    local cfg = cfgcache.parse(with(url), "acme-prod")
+    assert.equal(url, cfg.functions_url)
+    assert.same(cfg, cfgcache.parse((cfgcache.encode(cfg)), "acme-prod"))
+    assert.is_nil(cfgcache.parse(with(nil), "acme-prod").functions_url)
+    assert.is_nil(cfgcache.parse(cjson.encode(with(cjson.null)), "acme-prod").functions_url)
+    for _, bad in ipairs({ "http://fn/", "", "https://", "https://:443/", 1, true, {} }) do
+      local _, why = cfgcache.parse(with(bad), "acme-prod")
+      assert.equal("functions_url is not an https URL", why, cjson.encode(bad))
+    end
+  end)
 end)
 
 describe("body.read", function()

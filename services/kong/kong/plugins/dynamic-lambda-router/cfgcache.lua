@@ -1,8 +1,9 @@
 -- A project's gateway configuration as the tenant-manager's config API
 -- returns it and as both parties cache it in Redis under project:cfg:{id}:
 -- {"project_id", "function_url", "jwt_secret", "jwt_kid", "version"}, and
--- optionally "paused", "rate_limit" {"rps", "burst"} and
--- "third_party_auth" (see thirdparty.lua).
+-- optionally "paused", "rate_limit" {"rps", "burst"}, "third_party_auth"
+-- (see thirdparty.lua) and "functions_url" (the project's edge functions
+-- Lambda, null before its first deploy).
 local cjson = require("cjson.safe")
 local thirdparty = require("kong.plugins.dynamic-lambda-router.thirdparty")
 
@@ -31,8 +32,8 @@ function M.key(project)
   return "project:cfg:" .. project
 end
 
--- parse(doc_or_json, project) -> {project_id, function_url, jwt_secret,
--- jwt_kid?, version} or nil, reason. A missing version counts as 0, so any
+-- parse(doc_or_json, project) -> {project_id, function_url, functions_url?,
+-- jwt_secret, jwt_kid?, version, ...} or nil, reason. A missing version counts as 0, so any
 -- versioned write-through of the tenant-manager wins over it.
 function M.parse(doc, project)
   if type(doc) == "string" then doc = cjson.decode(doc) end
@@ -45,6 +46,11 @@ function M.parse(doc, project)
   end
   if type(doc.function_url) ~= "string" or not doc.function_url:match("^https://[^/:]+") then
     return nil, "function_url is not an https URL"
+  end
+  local functions_url = doc.functions_url
+  if functions_url == cjson.null then functions_url = nil end
+  if functions_url ~= nil and (type(functions_url) ~= "string" or not functions_url:match("^https://[^/:]+")) then
+    return nil, "functions_url is not an https URL"
   end
   local kid = doc.jwt_kid
   if kid == cjson.null or kid == "" then kid = nil end
@@ -77,8 +83,8 @@ function M.parse(doc, project)
   -- project's API-key requests.
   local tpa, tpa_why = thirdparty.parse_config(doc.third_party_auth)
   if not tpa then return nil, tpa_why end
-  return { project_id = project, function_url = doc.function_url, jwt_secret = doc.jwt_secret,
-    jwt_kid = kid, version = version, paused = paused, rate_limit = rate_limit,
+  return { project_id = project, function_url = doc.function_url, functions_url = functions_url,
+    jwt_secret = doc.jwt_secret, jwt_kid = kid, version = version, paused = paused, rate_limit = rate_limit,
     third_party_auth = #tpa > 0 and tpa or nil, third_party_auth_doc = #tpa > 0 and doc.third_party_auth or nil }
 end
 
@@ -86,7 +92,7 @@ end
 -- The version is written by hand: cjson keeps only 14 significant digits.
 function M.encode(cfg)
   local head = cjson.encode({ project_id = cfg.project_id, function_url = cfg.function_url,
-    jwt_secret = cfg.jwt_secret, jwt_kid = cfg.jwt_kid, paused = cfg.paused or nil, rate_limit = cfg.rate_limit,
+    functions_url = cfg.functions_url, jwt_secret = cfg.jwt_secret, jwt_kid = cfg.jwt_kid, paused = cfg.paused or nil, rate_limit = cfg.rate_limit,
     third_party_auth = cfg.third_party_auth_doc })
   local version = string.format("%.0f", cfg.version)
   return head:sub(1, -2) .. ',"version":' .. version .. "}", version

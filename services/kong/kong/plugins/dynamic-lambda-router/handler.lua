@@ -1,8 +1,9 @@
 -- dynamic-lambda-router: after key-auth and ACL, checks that the
 -- consumer's project is the request's project, finds the project's JWT
--- secret and Function URL (worker memory -> Redis -> tenant-manager), mints
+-- secret and Function URLs (worker memory -> Redis -> tenant-manager), mints
 -- a short-lived HS256 JWT and forwards the request, SigV4-signed with the
--- task role, to the project's PostgREST Lambda.
+-- task role, to the project's PostgREST Lambda (mode rest) or its edge
+-- functions Lambda (mode functions).
 local jwt = require("kong.plugins.dynamic-lambda-router.jwt")
 local sigv4 = require("kong.plugins.dynamic-lambda-router.sigv4")
 local cache = require("kong.plugins.dynamic-lambda-router.cache")
@@ -76,6 +77,10 @@ local DROP_REQUEST = {
   ["x-client-authorization"] = true, ["x-amz-date"] = true,
   ["x-amz-security-token"] = true, ["x-amz-content-sha256"] = true,
 }
+-- Functions get no cookies either: the platform's domain is shared by
+-- every project, so a cookie set for it (another project's function, an
+-- app's session cookie) would reach every project's functions.
+local DROP_FUNCTIONS = { ["cookie"] = true }
 local DROP_RESPONSE = {
   ["connection"] = true, ["keep-alive"] = true, ["transfer-encoding"] = true,
   ["content-length"] = true, ["trailer"] = true, ["upgrade"] = true,
@@ -350,6 +355,33 @@ local function lambda_request_id(headers)
 end
 Handler.lambda_request_id = lambda_request_id
 
+-- Function slugs as the management API accepts them.
+local SLUG = "^[A-Za-z][A-Za-z0-9_-]*$"
+local MAX_SLUG = 100
+
+-- function_path(raw_path, prefix) -> "/<slug>[/rest]", or nil, status,
+-- code, message. URL parsers (the function runtime's included) resolve
+-- "." and ".." segments, also written %2e, and read "\" as "/": such a
+-- path could leave the slug it names, so it is refused.
+local function function_path(raw, prefix)
+  local rest = raw:sub(#prefix + 1)
+  if raw:sub(1, #prefix) ~= prefix or (rest ~= "" and rest:sub(1, 1) ~= "/") then
+    return nil, 404, "function_not_found", "no function at this path"
+  end
+  local slug = rest:match("^/([^/]*)")
+  if not slug or #slug > MAX_SLUG or not slug:match(SLUG) then
+    return nil, 404, "function_not_found", "no function at this path"
+  end
+  for segment in rest:gmatch("[^/\\]+") do
+    local dots = segment:lower():gsub("%%2e", ".")
+    if dots == "." or dots == ".." then
+      return nil, 400, "invalid_path", "path segments . and .. are not allowed"
+    end
+  end
+  return rest
+end
+Handler.function_path = function_path
+
 local function strip(path, prefix)
   if prefix and prefix ~= "" and path:sub(1, #prefix) == prefix then
     path = path:sub(#prefix + 1)
@@ -392,18 +424,18 @@ function Handler:access(conf)
   local limit_headers = rate_headers(decision)
   kong.ctx.plugin.rate_headers = limit_headers
 
+  local upstream, path = target.function_url, nil
   if conf.mode == "functions" then
-    -- Kong proxies to the functions service. The project's API key is the
-    -- gateway's business, not the function's: key-auth hides apikey, and
-    -- an Authorization header that carries a key (supabase-js sends the
-    -- key there when no user is signed in) goes too. A user's session JWT
-    -- in Authorization is the function's to check and stays.
-    kong.service.request.clear_header("apikey")
-    local authorization = kong.request.get_header("Authorization")
-    if type(authorization) == "table" or (authorization and (authorization:match("^%s*[Bb]earer%s+sb_") or authorization:match("^%s*sb_"))) then
-      kong.service.request.clear_header("Authorization")
+    local fstatus, code, fmessage
+    path, fstatus, code, fmessage = function_path(kong.request.get_raw_path(), conf.strip_prefix)
+    if path and not target.functions_url then
+      -- Nothing deployed yet: the project has no functions Lambda.
+      path, fstatus, code, fmessage = nil, 404, "function_not_found", "project " .. project .. " has no functions"
     end
-    return
+    if not path then
+      return kong.response.exit(fstatus, { code = code, message = fmessage }, { ["Content-Type"] = "application/json" })
+    end
+    upstream = target.functions_url
   end
 
   -- A user's token of a third-party issuer makes the request run as
@@ -453,18 +485,19 @@ function Handler:access(conf)
     return fail(503, "Service unavailable")
   end
 
-  local host = target.function_url:match("^https://([^/:]+)")
+  local host = upstream:match("^https://([^/:]+)")
   local region = host:match("%.lambda%-url%.([a-z0-9%-]+)%.on%.aws$") or conf.aws_region
-  local path = strip(kong.request.get_raw_path(), conf.strip_prefix)
+  path = path or strip(kong.request.get_raw_path(), conf.strip_prefix)
   local query = sigv4.canonical_query(kong.request.get_raw_query() or "")
   local method = kong.request.get_method()
 
   local headers = {}
   local incoming = kong.request.get_headers()
   local hop = connection_options(incoming["connection"])
+  local drop_more = conf.mode == "functions" and DROP_FUNCTIONS or nil
   for k, v in pairs(incoming) do
     local lk = k:lower()
-    if not DROP_REQUEST[lk] and not (hop and hop[lk]) then
+    if not DROP_REQUEST[lk] and not (hop and hop[lk]) and not (drop_more and drop_more[lk]) then
       headers[lk] = type(v) == "table" and table.concat(v, ", ") or v
     end
   end
@@ -495,7 +528,8 @@ function Handler:access(conf)
   return kong.response.exit(ustatus, ubody, out)
 end
 
--- The X-RateLimit-* headers of a request Kong proxies itself (functions).
+-- The X-RateLimit-* headers on the answers the router does not build
+-- itself (errors after the limit was taken, e.g. 413 or 401).
 function Handler:header_filter(conf)
   local h = kong.ctx.plugin.rate_headers
   if h then

@@ -25,7 +25,7 @@ return {
           { redis_timeout_ms = { type = "integer", default = 200, between = { 10, 10000 } } },
           { tenant_manager_timeout_ms = { type = "integer", default = 2000, between = { 100, 30000 } } },
           { upstream_timeout_ms = { type = "integer", default = 35000, between = { 1000, 900000 } } },
-          -- The route prefix PostgREST does not know about.
+          -- The route prefix the Lambda does not know about.
           { strip_prefix = { type = "string", default = "/rest/v1" } },
           -- Largest request body forwarded; nginx's client_max_body_size is
           -- set to the same value. Lambda takes at most 6 MB per synchronous
@@ -46,9 +46,9 @@ return {
           -- control hash nor its config document sets them; 0 = no limit.
           { rate_limit_rps = { type = "integer", default = 100, between = { 0, 1000000 } } },
           { rate_limit_burst = { type = "integer", default = 200, between = { 0, 1000000 } } },
-          -- rest: the plugin calls the project's PostgREST Lambda itself.
-          -- functions: it checks the key, pause and limit, and Kong proxies
-          -- to the route's service.
+          -- rest: the project's PostgREST Lambda (function_url);
+          -- functions: its edge functions Lambda (functions_url), which
+          -- gets /<slug>/... only.
           { mode = { type = "string", default = "rest", one_of = { "rest", "functions" } } },
         },
       },
