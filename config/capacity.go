@@ -91,12 +91,20 @@ func (c *Config) validateCapacity(v *validator) {
 		v.add(p+".maxTenants", "%d tenants x tenantDatabase.connectionLimit %d + tenantDatabase.reservedConnections %d = %d connections, more than the %d max_connections of %s: one busy tenant per slot could exhaust the worker; %s",
 			w.MaxTenants, td.ConnectionLimit, td.ReservedConnections, need, maxConn, w.InstanceClass, strings.Join(fixes, ", or "))
 	}
-	rc := c.TenantLambda.ReservedConcurrency
-	if rc == nil || *rc == 0 || v.bad("tenantLambda.reservedConcurrency", "tenantLambda.accountConcurrency") {
+	perTenant, paths := 0, []string{}
+	if rc := c.TenantLambda.ReservedConcurrency; rc != nil && *rc > 0 && !v.bad("tenantLambda.reservedConcurrency") {
+		perTenant += *rc
+		paths = append(paths, fmt.Sprintf("tenantLambda.reservedConcurrency %d", *rc))
+	}
+	if rc := c.EdgeFunctions.ReservedConcurrency; rc != nil && *rc > 0 && !v.bad("edgeFunctions.reservedConcurrency") {
+		perTenant += *rc
+		paths = append(paths, fmt.Sprintf("edgeFunctions.reservedConcurrency %d", *rc))
+	}
+	if perTenant == 0 || v.bad("tenantLambda.accountConcurrency") {
 		return
 	}
-	if total, room := tenants**rc, c.TenantLambda.AccountConcurrency-unreservedConcurrencyFloor; total > room {
-		v.add("tenantLambda.reservedConcurrency", "%d tenants (all workers' maxTenants) x %d = %d reserved, more than tenantLambda.accountConcurrency %d - %d that Lambda keeps unreserved = %d: lower it to at most %d, or raise the account's quota and accountConcurrency",
-			tenants, *rc, total, c.TenantLambda.AccountConcurrency, unreservedConcurrencyFloor, room, room/tenants)
+	if total, room := tenants*perTenant, c.TenantLambda.AccountConcurrency-unreservedConcurrencyFloor; total > room {
+		v.add("tenantLambda.reservedConcurrency", "%d tenants (all workers' maxTenants) x (%s) = %d reserved, more than tenantLambda.accountConcurrency %d - %d that Lambda keeps unreserved = %d: lower it to at most %d per tenant, or raise the account's quota and accountConcurrency",
+			tenants, strings.Join(paths, " + "), total, c.TenantLambda.AccountConcurrency, unreservedConcurrencyFloor, room, room/tenants)
 	}
 }

@@ -21,9 +21,11 @@ type Config struct {
 	TenantLambda TenantLambda      `json:"tenantLambda"`
 	// TenantDatabase holds the guards applied inside every tenant database.
 	TenantDatabase TenantDatabase `json:"tenantDatabase"`
-	Gateway        Gateway        `json:"gateway"`
-	Logs           Logs           `json:"logs"`
-	Alarms         Alarms         `json:"alarms"`
+	// EdgeFunctions sizes each project's functions Lambda.
+	EdgeFunctions EdgeFunctions `json:"edgeFunctions"`
+	Gateway       Gateway       `json:"gateway"`
+	Logs          Logs          `json:"logs"`
+	Alarms        Alarms        `json:"alarms"`
 	// StudioAuth is how Supabase Studio authenticates its users: "auto"
 	// (the default: "cognito" with a domain, "basic" without), "cognito"
 	// (ALB authentication with a Cognito user pool of the stack; needs a
@@ -183,6 +185,14 @@ type TenantLambda struct {
 	// LogGroupOnDelete is "delete" or "retain": the fate of a tenant
 	// function's log group when the tenant is deleted.
 	LogGroupOnDelete string `json:"logGroupOnDelete"`
+}
+
+// EdgeFunctions is how each project's functions Lambda is made.
+type EdgeFunctions struct {
+	MemoryMiB           int  `json:"memoryMiB"`
+	TimeoutSeconds      int  `json:"timeoutSeconds"`
+	ReservedConcurrency *int `json:"reservedConcurrency,omitempty"`
+	KeepVersions        int  `json:"keepVersions"`
 }
 
 // TenantDatabase bounds what one tenant can take of a shared worker.

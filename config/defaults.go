@@ -34,7 +34,8 @@ func Default() Config {
 			Functions:     Service{CPU: 256, MemoryMiB: 512, DesiredCount: 1},
 			PostgresMeta:  Service{CPU: 256, MemoryMiB: 512, DesiredCount: 1},
 		},
-		TenantLambda: TenantLambda{MemoryMiB: 512, TimeoutSeconds: 30, AccountConcurrency: 1000, LogGroupOnDelete: "delete"},
+		TenantLambda:  TenantLambda{MemoryMiB: 512, TimeoutSeconds: 30, AccountConcurrency: 1000, LogGroupOnDelete: "delete"},
+		EdgeFunctions: EdgeFunctions{MemoryMiB: 512, TimeoutSeconds: 150, KeepVersions: 5},
 		TenantDatabase: TenantDatabase{
 			ConnectionLimit: 4, ReservedConnections: 20,
 			AnonStatementTimeoutSeconds: 3, AuthenticatedStatementTimeoutSeconds: 8,

@@ -34,7 +34,7 @@ func TestContainerService(t *testing.T) {
 		HealthCheck: []string{"CMD", "true"},
 	})
 	NewContainerService(stack, "Built", &ContainerServiceProps{
-		Name: "functions", ServicesDir: servicesDir, Cluster: cluster,
+		Name: "studio", ServicesDir: servicesDir, Cluster: cluster,
 		Sizing:        config.Service{CPU: 256, MemoryMiB: 512, DesiredCount: 1},
 		SecurityGroup: importedSG(stack, "Sg2", "sg-00000000000000002"), Ports: []int{8080}, LogGroup: logs,
 		Environment: map[string]*string{}, Secrets: map[string]awsecs.Secret{}, HealthCheck: []string{"CMD", "true"},
@@ -100,7 +100,7 @@ func TestContainerService(t *testing.T) {
 		})
 	})
 	t.Run("without an image: built from its module; without discovery or targets: neither", func(t *testing.T) {
-		built := x.container(t, "functions")
+		built := x.container(t, "studio")
 		image := toJSON(built["Image"])
 		require.Contains(t, image, "cdk-hnb659fds-container-assets-")
 		x.has(t, "AWS::ECS::Service", map[string]any{

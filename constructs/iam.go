@@ -19,6 +19,10 @@ type IAM struct {
 	KongTaskRole          awsiam.Role
 	TenantManagerTaskRole awsiam.Role
 	TenantLambdaRole      awsiam.Role
+	// EdgeFunctionsRole runs every project's functions Lambda. It has no
+	// permission beyond logs and network interfaces: tenant code runs
+	// under it.
+	EdgeFunctionsRole awsiam.Role
 }
 
 // TenantFunctionsArn is every tenant function: postgrest-*.
@@ -26,6 +30,14 @@ func TenantFunctionsArn() *string {
 	return awscdk.Fn_Join(jsii.String(""), &[]*string{
 		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":lambda:"), awscdk.Aws_REGION(),
 		jsii.String(":"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":function:postgrest-*"),
+	})
+}
+
+// EdgeFunctionsArn is every project's functions Lambda: functions-*.
+func EdgeFunctionsArn() *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":lambda:"), awscdk.Aws_REGION(),
+		jsii.String(":"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":function:functions-*"),
 	})
 }
 
@@ -61,9 +73,17 @@ func NewIAM(scope constructs.Construct, id string, props *IAMProps) *IAM {
 		},
 	})
 	suppress(lambdaRole, suppression{"IAM4", "AWSLambdaVPCAccessExecutionRole is the AWS-managed policy for VPC functions: its ENI actions have no resource-level permissions."})
+	edgeRole := awsiam.NewRole(this, jsii.String("EdgeFunctionsRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Supabase platform: execution role of every project's edge functions (tenant code): logs and network only"),
+		ManagedPolicies: &[]awsiam.IManagedPolicy{
+			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSLambdaVPCAccessExecutionRole")),
+		},
+	})
+	suppress(edgeRole, suppression{"IAM4", "AWSLambdaVPCAccessExecutionRole is the AWS-managed policy for VPC functions: its ENI actions have no resource-level permissions."})
 	tm := awsiam.NewRole(this, jsii.String("TenantManagerTaskRole"), &awsiam.RoleProps{
 		AssumedBy:   ecsTasks,
 		Description: jsii.String("Supabase platform: tenant-manager tasks create and delete tenant functions"),
 	})
-	return &IAM{Construct: this, KongTaskRole: kong, TenantManagerTaskRole: tm, TenantLambdaRole: lambdaRole}
+	return &IAM{Construct: this, KongTaskRole: kong, TenantManagerTaskRole: tm, TenantLambdaRole: lambdaRole, EdgeFunctionsRole: edgeRole}
 }

@@ -21,23 +21,27 @@ func TestIAM(t *testing.T) {
 		}}, "Version": "2012-10-17"}
 	}
 
-	x.count(t, "AWS::IAM::Role", 3)
+	x.count(t, "AWS::IAM::Role", 4)
 	x.count(t, "AWS::IAM::Policy", 0)
 	for _, r := range []awscdk.Resource{roles.KongTaskRole, roles.TenantManagerTaskRole} {
 		require.Equal(t, toJSON(trust("ecs-tasks.amazonaws.com")), toJSON(props(x.resource(t, logicalID(stack, r)))["AssumeRolePolicyDocument"]))
 		require.Nil(t, props(x.resource(t, logicalID(stack, r)))["ManagedPolicyArns"])
 	}
-	x.has(t, "AWS::IAM::Role", map[string]any{
+	// Both Lambda roles (PostgREST's and the edge functions', which run
+	// tenant code) have VPC access and logs, and nothing else.
+	x.countWith(t, "AWS::IAM::Role", map[string]any{
 		"AssumeRolePolicyDocument": trust("lambda.amazonaws.com"),
 		"ManagedPolicyArns": []any{map[string]any{"Fn::Join": []any{"", []any{
 			"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
 		}}}},
-	})
+		"Policies": absent(),
+	}, 2)
 	// Running tenant functions and the tenant-manager's caller checks hold
 	// these roles' ARNs: the logical ids are part of the contract.
 	require.Regexp(t, `^IamKongTaskRole[0-9A-F]{8}$`, logicalID(stack, roles.KongTaskRole))
 	require.Regexp(t, `^IamTenantManagerTaskRole[0-9A-F]{8}$`, logicalID(stack, roles.TenantManagerTaskRole))
 	require.Regexp(t, `^IamTenantLambdaRole[0-9A-F]{8}$`, logicalID(stack, roles.TenantLambdaRole))
+	require.Regexp(t, `^IamEdgeFunctionsRole[0-9A-F]{8}$`, logicalID(stack, roles.EdgeFunctionsRole))
 	x.hasOutput(t, "Functions", map[string]any{"Value": anyValue()})
 	require.Equal(t, tenantFunctionsArnText, joined(toMap(t, x.ToJSON())["Outputs"].(map[string]any)["Functions"].(map[string]any)["Value"]))
 }

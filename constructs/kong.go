@@ -38,6 +38,9 @@ type KongProps struct {
 	// RateLimit is every project's request budget unless the project has
 	// its own.
 	RateLimit config.RateLimit
+	// FunctionsTimeoutSeconds is how long the gateway waits for an edge
+	// function.
+	FunctionsTimeoutSeconds int
 }
 
 // Kong is the API gateway: key-auth and ACL on Kong's database, then the
@@ -52,9 +55,9 @@ func NewKong(scope constructs.Construct, id string, props *KongProps) *Kong {
 	props.TaskRole.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("InvokeTenantFunctionUrls"),
 		Actions:   jsii.Strings("lambda:InvokeFunctionUrl", "lambda:InvokeFunction"),
-		Resources: &[]*string{TenantFunctionsArn()},
+		Resources: &[]*string{TenantFunctionsArn(), EdgeFunctionsArn()},
 	}))
-	suppress(props.TaskRole, suppression{"IAM5", "The gateway calls whichever tenant function a request is for: function:postgrest-* is the tenant prefix, not all functions."})
+	suppress(props.TaskRole, suppression{"IAM5", "The gateway calls whichever tenant function a request is for: function:postgrest-* and function:functions-* are the tenant prefixes, not all functions."})
 	secret := awsecs.Secret_FromSecretsManager
 	svc := NewContainerService(scope, id, &ContainerServiceProps{
 		Name: "kong", ServicesDir: props.ServicesDir, Sizing: props.Sizing, Cluster: props.Cluster,
@@ -65,17 +68,17 @@ func NewKong(scope constructs.Construct, id string, props *KongProps) *Kong {
 			"KONG_PG_PORT":     props.Database.DbInstanceEndpointPort(),
 			"KONG_PG_DATABASE": jsii.String("kong"),
 			// The tenant-manager's internal port: no load balancer reaches it.
-			"TENANT_MANAGER_URL": Discovery("tenant-manager", PortConfig),
-			"FUNCTIONS_URL":      Discovery("functions-service", PortService),
-			"STS_ENDPOINT":       STSEndpoint(),
-			"AWS_REGION":         awscdk.Aws_REGION(),
-			"KONG_REDIS_HOST":    props.Redis.Host,
-			"KONG_REDIS_PORT":    props.Redis.Port,
-			"PLATFORM_DOMAIN":    jsii.String(props.PlatformDomain),
-			"JWT_TTL_SECONDS":    num(props.JwtTTLSeconds),
-			"CACHE_TTL_SECONDS":  num(props.CacheTTLSeconds),
-			"RATE_LIMIT_RPS":     num(props.RateLimit.RPS),
-			"RATE_LIMIT_BURST":   num(props.RateLimit.Burst),
+			"TENANT_MANAGER_URL":        Discovery("tenant-manager", PortConfig),
+			"STS_ENDPOINT":              STSEndpoint(),
+			"AWS_REGION":                awscdk.Aws_REGION(),
+			"KONG_REDIS_HOST":           props.Redis.Host,
+			"KONG_REDIS_PORT":           props.Redis.Port,
+			"PLATFORM_DOMAIN":           jsii.String(props.PlatformDomain),
+			"JWT_TTL_SECONDS":           num(props.JwtTTLSeconds),
+			"CACHE_TTL_SECONDS":         num(props.CacheTTLSeconds),
+			"RATE_LIMIT_RPS":            num(props.RateLimit.RPS),
+			"RATE_LIMIT_BURST":          num(props.RateLimit.Burst),
+			"FUNCTIONS_TIMEOUT_SECONDS": num(props.FunctionsTimeoutSeconds),
 			// Kong's default (0) caches consumers and keys forever and
 			// relies on invalidation events from its database: if those
 			// ever stop, a revoked key would keep working. This bounds it.

@@ -19,7 +19,7 @@ func TestKong(t *testing.T) {
 		SecurityGroup: importedSG(stack, "Sg", "sg-00000000000000003"), Targets: d.targets(stack, PortKongProxy), TaskRole: role,
 		Database: importedInstance(stack, "primary", "primary.example.internal"), Login: importedSecret(stack, "Login", "kong-login"),
 		Redis:          RedisEndpoint{Host: jsii.String("redis.example.internal"), Port: jsii.String("6379"), AuthToken: importedSecret(stack, "Auth", "redis-auth")},
-		PlatformDomain: "example.com", JwtTTLSeconds: 120, CacheTTLSeconds: 45, RateLimit: config.RateLimit{RPS: 7, Burst: 11},
+		PlatformDomain: "example.com", JwtTTLSeconds: 120, CacheTTLSeconds: 45, RateLimit: config.RateLimit{RPS: 7, Burst: 11}, FunctionsTimeoutSeconds: 90,
 	})
 	x := synth(t, stack)
 	kong := x.container(t, "kong")
@@ -28,13 +28,14 @@ func TestKong(t *testing.T) {
 		env := envOf(kong)
 		for k, v := range map[string]string{
 			"KONG_PG_HOST": "primary.example.internal", "KONG_PG_PORT": "5432", "KONG_PG_DATABASE": "kong",
-			"TENANT_MANAGER_URL": "http://tenant-manager.kong.local:8081", "FUNCTIONS_URL": "http://functions-service.kong.local:8080",
-			"KONG_REDIS_HOST": "redis.example.internal", "KONG_REDIS_PORT": "6379", "PLATFORM_DOMAIN": "example.com",
-			"JWT_TTL_SECONDS": "120", "CACHE_TTL_SECONDS": "45", "KONG_DB_CACHE_TTL": "300", "RATE_LIMIT_RPS": "7", "RATE_LIMIT_BURST": "11",
+			"TENANT_MANAGER_URL": "http://tenant-manager.kong.local:8081",
+			"KONG_REDIS_HOST":    "redis.example.internal", "KONG_REDIS_PORT": "6379", "PLATFORM_DOMAIN": "example.com",
+			"JWT_TTL_SECONDS": "120", "CACHE_TTL_SECONDS": "45", "KONG_DB_CACHE_TTL": "300", "RATE_LIMIT_RPS": "7", "RATE_LIMIT_BURST": "11", "FUNCTIONS_TIMEOUT_SECONDS": "90",
 		} {
 			require.Equal(t, v, env[k], k)
 		}
 		require.Equal(t, "https://sts.{Ref:AWS::Region}.{Ref:AWS::URLSuffix}", joined(env["STS_ENDPOINT"]))
+		require.NotContains(t, env, "FUNCTIONS_URL", "edge functions run in each project's Lambda, not a shared service")
 	})
 	t.Run("credentials only from Secrets Manager", func(t *testing.T) {
 		require.Equal(t, map[string]any{
@@ -64,6 +65,10 @@ func TestKong(t *testing.T) {
 		require.Equal(t, "InvokeTenantFunctionUrls", s["Sid"])
 		require.Equal(t, "Allow", s["Effect"])
 		require.Equal(t, []any{"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}, s["Action"])
-		require.Equal(t, tenantFunctionsArnText, joined(s["Resource"]))
+		res := s["Resource"].([]any)
+		require.Len(t, res, 2)
+		require.Equal(t, tenantFunctionsArnText, joined(res[0]))
+		require.Equal(t, "arn:{Ref:AWS::Partition}:lambda:{Ref:AWS::Region}:{Ref:AWS::AccountId}:function:functions-*", joined(res[1]),
+			"and each project's functions Lambda, nothing else")
 	})
 }

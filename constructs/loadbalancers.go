@@ -38,6 +38,9 @@ type LoadBalancersProps struct {
 	StudioAuth *StudioAuth
 	// LogRetentionDays expires ALB access logs.
 	LogRetentionDays int
+	// KongIdleSeconds keeps a client's connection open while the gateway
+	// waits for the slowest answer it allows (an edge function's).
+	KongIdleSeconds int
 }
 
 // LoadBalancers are the three internet-facing ALBs (Kong, Studio,
@@ -141,7 +144,7 @@ func NewLoadBalancers(scope constructs.Construct, id string, props *LoadBalancer
 		})
 	}
 
-	lb.Kong = alb("KongAlb", props.SecurityGroups.KongAlb, 60)
+	lb.Kong = alb("KongAlb", props.SecurityGroups.KongAlb, max(props.KongIdleSeconds, 60))
 	lb.KongTargets = targets("Kong", PortKongProxy, "/health")
 	listener(lb.Kong, "Kong", elb.ListenerAction_Forward(&[]elb.IApplicationTargetGroup{lb.KongTargets}, nil))
 

@@ -15,7 +15,7 @@ func newLoadBalancersStack(t *testing.T, domain *config.Domain) (awscdk.Stack, *
 	vpc := importedVpc(stack)
 	sgs := NewSecurityGroups(stack, "SecurityGroups", &SecurityGroupsProps{Vpc: vpc, AdminCidrs: []string{"198.51.100.0/24"}, TLS: domain != nil})
 	auth := NewStudioAuth(stack, "StudioAuth", &StudioAuthProps{Cognito: domain != nil, StudioHost: "studio.example.com", DomainPrefix: "test"})
-	lbs := NewLoadBalancers(stack, "LoadBalancers", &LoadBalancersProps{Vpc: vpc, SecurityGroups: sgs, Domain: domain, StudioAuth: auth, LogRetentionDays: 90})
+	lbs := NewLoadBalancers(stack, "LoadBalancers", &LoadBalancersProps{Vpc: vpc, SecurityGroups: sgs, Domain: domain, StudioAuth: auth, LogRetentionDays: 90, KongIdleSeconds: 170})
 	for name, url := range map[string]*string{"KongUrl": lbs.KongURL, "StudioUrl": lbs.StudioURL, "ManagerUrl": lbs.ManagerURL} {
 		awscdk.NewCfnOutput(stack, jsii.String(name), &awscdk.CfnOutputProps{Value: url})
 	}
@@ -38,9 +38,10 @@ func TestLoadBalancersWithoutDomain(t *testing.T) {
 				map[string]any{"Key": "access_logs.s3.bucket", "Value": ref(logicalID(stack, lbs.LogBucket))},
 			),
 		})
-		// The manager's connections outlast a provisioning request; the
-		// others keep the default minute.
-		for alb, idle := range map[string]string{"KongAlb": "60", "StudioAlb": "60", "ManagerAlb": "660"} {
+		// The manager's connections outlast a provisioning request, Kong's
+		// the gateway's wait for an edge function; Studio keeps the
+		// default minute.
+		for alb, idle := range map[string]string{"KongAlb": "170", "StudioAlb": "60", "ManagerAlb": "660"} {
 			x.has(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", map[string]any{
 				"SecurityGroups":         []any{getAtt(logicalID(stack, stackSG(stack, alb)), "GroupId")},
 				"LoadBalancerAttributes": arrayWith(map[string]any{"Key": "idle_timeout.timeout_seconds", "Value": idle}),

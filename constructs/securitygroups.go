@@ -38,10 +38,10 @@ type SecurityGroupsProps struct {
 // over HTTPS.
 type SecurityGroups struct {
 	constructs.Construct
-	KongAlb, StudioAlb, ManagerAlb         awsec2.SecurityGroup
-	Kong, Studio, TenantManager, Functions awsec2.SecurityGroup
-	PostgresMeta, Lambda, DbAdmin          awsec2.SecurityGroup
-	PrimaryDb, WorkerDb, Redis             awsec2.SecurityGroup
+	KongAlb, StudioAlb, ManagerAlb awsec2.SecurityGroup
+	Kong, Studio, TenantManager    awsec2.SecurityGroup
+	PostgresMeta, Lambda, DbAdmin  awsec2.SecurityGroup
+	PrimaryDb, WorkerDb, Redis     awsec2.SecurityGroup
 }
 
 func NewSecurityGroups(scope constructs.Construct, id string, props *SecurityGroupsProps) *SecurityGroups {
@@ -62,7 +62,6 @@ func NewSecurityGroups(scope constructs.Construct, id string, props *SecurityGro
 		Kong:          group("Kong", "Kong gateway tasks"),
 		Studio:        group("Studio", "Studio tasks"),
 		TenantManager: group("TenantManager", "tenant-manager tasks"),
-		Functions:     group("Functions", "edge functions tasks"),
 		PostgresMeta:  group("PostgresMeta", "postgres-meta tasks"),
 		Lambda:        group("Lambda", "tenant PostgREST Lambda functions"),
 		DbAdmin:       group("DbAdmin", "db-admin and secret rotation Lambda functions"),
@@ -104,15 +103,15 @@ func NewSecurityGroups(scope constructs.Construct, id string, props *SecurityGro
 	allow(sg.Studio, PortStudio, "Studio", sg.StudioAlb)
 	allow(sg.TenantManager, PortService, "tenant-manager management API", sg.ManagerAlb, sg.Studio)
 	allow(sg.TenantManager, PortConfig, "tenant-manager configuration API", sg.Kong, sg.Lambda)
-	allow(sg.Functions, PortService, "edge functions", sg.Kong)
 	allow(sg.PostgresMeta, PortService, "postgres-meta", sg.Studio)
 	allow(sg.PrimaryDb, PortPostgres, "platform database", sg.Kong, sg.TenantManager, sg.DbAdmin)
 	allow(sg.WorkerDb, PortPostgres, "tenant databases", sg.Lambda, sg.TenantManager, sg.PostgresMeta, sg.DbAdmin)
 	allow(sg.Redis, PortRedis, "Redis", sg.Kong, sg.TenantManager)
 
 	// HTTPS egress for what calls AWS APIs (ECR, Lambda, STS, Secrets
-	// Manager, CloudWatch) or, for edge functions, the internet.
-	for _, g := range []awsec2.SecurityGroup{sg.Kong, sg.Studio, sg.TenantManager, sg.Functions, sg.PostgresMeta, sg.Lambda, sg.DbAdmin} {
+	// Manager, CloudWatch, S3) or, for tenants' edge functions (which run
+	// in the Lambda group), the internet.
+	for _, g := range []awsec2.SecurityGroup{sg.Kong, sg.Studio, sg.TenantManager, sg.PostgresMeta, sg.Lambda, sg.DbAdmin} {
 		g.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(PortHTTPS)), jsii.String("HTTPS to AWS APIs"), nil)
 	}
 	return sg

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsrds"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -51,6 +52,22 @@ type TenantFunctionSettings struct {
 	RetainLogGroup   bool
 }
 
+// EdgeFunctionSettings are what every project's functions Lambda is
+// created with, and where the bundles are kept.
+type EdgeFunctionSettings struct {
+	ImageURI            *string
+	ImageRepository     awsecr.IRepository
+	Role                awsiam.IRole
+	Bundles             awss3.IBucket
+	MemoryMiB           int
+	TimeoutSeconds      int
+	ReservedConcurrency *int
+	KeepVersions        int
+	// ProjectURL is SUPABASE_URL for functions, "{ref}" standing for the
+	// project id.
+	ProjectURL *string
+}
+
 // TenantDatabaseSettings are the guards the tenant-manager applies inside
 // each tenant database.
 type TenantDatabaseSettings struct {
@@ -75,6 +92,7 @@ type TenantManagerProps struct {
 	Redis         RedisEndpoint
 	Functions     TenantFunctionSettings
 	Databases     TenantDatabaseSettings
+	EdgeFunctions EdgeFunctionSettings
 	// AlarmTopic receives each project's alarms, Alarms says which.
 	AlarmTopic awssns.ITopic
 	Alarms     config.TenantAlarms
@@ -114,6 +132,27 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 		),
 		Resources: &[]*string{TenantFunctionLogGroupsArn()},
 	}))
+	edge := props.EdgeFunctions
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("ManageEdgeFunctions"),
+		Actions: jsii.Strings(
+			"lambda:CreateFunction", "lambda:DeleteFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration",
+			"lambda:UpdateFunctionConfiguration", "lambda:UpdateFunctionCode", "lambda:CreateFunctionUrlConfig",
+			"lambda:DeleteFunctionUrlConfig", "lambda:GetFunctionUrlConfig", "lambda:TagResource", "lambda:ListTags",
+			"lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency", "lambda:GetFunctionConcurrency",
+		),
+		Resources: &[]*string{EdgeFunctionsArn()},
+	}))
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("PassEdgeFunctionsRole"),
+		Actions:    jsii.Strings("iam:PassRole"),
+		Resources:  &[]*string{edge.Role.RoleArn()},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "lambda.amazonaws.com"}},
+	}))
+	// Bundles are written and deleted by the tenant-manager; functions
+	// read theirs through URLs it presigns.
+	edge.Bundles.GrantReadWrite(role, nil)
+	edge.Bundles.GrantDelete(role, nil)
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("PassTenantLambdaRole"),
 		Actions:    jsii.Strings("iam:PassRole"),
@@ -139,9 +178,9 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 	// requires), so no repository policy is ever written: that repository
 	// is shared by every CDK app in the account.
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("ReadPostgrestImage"),
+		Sid:       jsii.String("ReadFunctionImages"),
 		Actions:   jsii.Strings("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
-		Resources: &[]*string{fns.ImageRepository.RepositoryArn()},
+		Resources: uniqueStrings(fns.ImageRepository.RepositoryArn(), edge.ImageRepository.RepositoryArn()),
 	}))
 	// CreateFunction with a VPC configuration checks the subnets and
 	// groups; these describe calls have no resource-level permissions.
@@ -160,7 +199,7 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 			"secretArn": w.Instance.Secret().SecretArn(), "sslmode": "require", "maxTenants": w.MaxTenants,
 		})
 	}
-	suppress(role, suppression{"IAM5", "Tenant functions, their log groups and alarms are created at run time, so those actions name the tenant prefixes (function:postgrest-*, log-group:/aws/lambda/postgrest-*, alarm:supabase-tenant-*), not all resources; ec2:Describe* (needed to validate a function's VPC settings), cloudwatch:DescribeAlarms and cloudwatch:GetMetricData have no resource-level permissions; secret grants end in -?????? for the secret ARN's random suffix."})
+	suppress(role, suppression{"IAM5", "Tenant functions, their log groups and alarms are created at run time, so those actions name the tenant prefixes (function:postgrest-*, function:functions-*, log-group:/aws/lambda/postgrest-*, alarm:supabase-tenant-*), not all resources; the bundle bucket's grant covers its objects (bucket/*), which are the projects' bundles; ec2:Describe* (needed to validate a function's VPC settings), cloudwatch:DescribeAlarms and cloudwatch:GetMetricData have no resource-level permissions; secret grants end in -?????? for the secret ARN's random suffix."})
 
 	str := jsii.String
 	secret := awsecs.Secret_FromSecretsManager
@@ -168,6 +207,10 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 	reserved := str("0")
 	if fns.ReservedConcurrency != nil {
 		reserved = num(*fns.ReservedConcurrency)
+	}
+	edgeReserved := str("0")
+	if edge.ReservedConcurrency != nil {
+		edgeReserved = num(*edge.ReservedConcurrency)
 	}
 	logGroupOnDelete := "delete"
 	if fns.RetainLogGroup {
@@ -206,15 +249,23 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 			"GATEWAY_METRICS_NAMESPACE":              str(GatewayNamespace),
 			// The Go runtime collects harder before the task's memory is
 			// used up, rather than being killed by it.
-			"GOMEMLIMIT":                   str(fmt.Sprintf("%dMiB", props.Sizing.MemoryMiB*8/10)),
-			"CONFIG_SERVICE_URL":           Discovery("tenant-manager", PortConfig),
-			"LISTEN_ADDR":                  str(fmt.Sprintf(":%d", PortService)),
-			"INTERNAL_LISTEN_ADDR":         str(fmt.Sprintf(":%d", PortConfig)),
-			"GATEWAY_ROLE_ARN":             props.GatewayRole.RoleArn(),
-			"GATEWAY_CACHE_TTL_SECONDS":    num(props.GatewayCacheTTLSeconds),
-			"JWT_ROTATION_OVERLAP_SECONDS": num(RotationOverlapSeconds(props.JwtTTLSeconds, props.GatewayCacheTTLSeconds)),
-			"STS_ENDPOINT":                 STSEndpoint(),
-			"AWS_REGION":                   awscdk.Aws_REGION(),
+			"FUNCTIONS_BUCKET":                      edge.Bundles.BucketName(),
+			"FUNCTIONS_IMAGE_URI":                   edge.ImageURI,
+			"FUNCTIONS_LAMBDA_ROLE_ARN":             edge.Role.RoleArn(),
+			"FUNCTIONS_LAMBDA_MEMORY_MIB":           num(edge.MemoryMiB),
+			"FUNCTIONS_LAMBDA_TIMEOUT_SECONDS":      num(edge.TimeoutSeconds),
+			"FUNCTIONS_LAMBDA_RESERVED_CONCURRENCY": edgeReserved,
+			"FUNCTIONS_KEEP_VERSIONS":               num(edge.KeepVersions),
+			"FUNCTIONS_PROJECT_URL":                 edge.ProjectURL,
+			"GOMEMLIMIT":                            str(fmt.Sprintf("%dMiB", props.Sizing.MemoryMiB*8/10)),
+			"CONFIG_SERVICE_URL":                    Discovery("tenant-manager", PortConfig),
+			"LISTEN_ADDR":                           str(fmt.Sprintf(":%d", PortService)),
+			"INTERNAL_LISTEN_ADDR":                  str(fmt.Sprintf(":%d", PortConfig)),
+			"GATEWAY_ROLE_ARN":                      props.GatewayRole.RoleArn(),
+			"GATEWAY_CACHE_TTL_SECONDS":             num(props.GatewayCacheTTLSeconds),
+			"JWT_ROTATION_OVERLAP_SECONDS":          num(RotationOverlapSeconds(props.JwtTTLSeconds, props.GatewayCacheTTLSeconds)),
+			"STS_ENDPOINT":                          STSEndpoint(),
+			"AWS_REGION":                            awscdk.Aws_REGION(),
 		},
 		Secrets: map[string]awsecs.Secret{
 			"REDIS_PASSWORD": secret(props.Redis.AuthToken, nil),
@@ -225,6 +276,20 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 	})
 	props.PlatformLogin.GrantRead(role, nil)
 	return &TenantManager{ContainerService: svc}
+}
+
+// uniqueStrings drops repeats of the same token: both images are usually
+// in the one CDK asset repository.
+func uniqueStrings(values ...*string) *[]*string {
+	var out []*string
+	seen := map[string]bool{}
+	for _, v := range values {
+		if !seen[*v] {
+			seen[*v] = true
+			out = append(out, v)
+		}
+	}
+	return &out
 }
 
 // alarmKinds is TENANT_ALARMS: the kinds, or "none".

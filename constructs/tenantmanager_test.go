@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecr"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
@@ -31,7 +32,15 @@ func TestTenantManager(t *testing.T) {
 			SubnetIDs:       jsii.String("subnet-a,subnet-b"), SecurityGroup: importedSG(stack, "FnSg", "sg-00000000000000002"),
 			MemoryMiB: 768, TimeoutSeconds: 20, ReservedConcurrency: ptr(3), LogRetentionDays: 14, RetainLogGroup: true,
 		},
-		Databases:  TenantDatabaseSettings{ConnectionLimit: 6, AnonStatementTimeoutSeconds: 2, AuthenticatedStatementTimeoutSeconds: 9},
+		Databases: TenantDatabaseSettings{ConnectionLimit: 6, AnonStatementTimeoutSeconds: 2, AuthenticatedStatementTimeoutSeconds: 9},
+		EdgeFunctions: EdgeFunctionSettings{
+			ImageURI:        jsii.String("111111111111.dkr.ecr.us-east-1.amazonaws.com/assets:edge"),
+			ImageRepository: awsecr.Repository_FromRepositoryName(stack, jsii.String("EdgeRepo"), jsii.String("edge-assets")),
+			Role:            awsiam.Role_FromRoleArn(stack, jsii.String("EdgeRole"), jsii.String("arn:aws:iam::111111111111:role/edge-fn"), nil),
+			Bundles:         awss3.Bucket_FromBucketName(stack, jsii.String("Bundles"), jsii.String("bundles")),
+			MemoryMiB:       256, TimeoutSeconds: 60, ReservedConcurrency: ptr(2), KeepVersions: 3,
+			ProjectURL: jsii.String("https://{ref}.example.com"),
+		},
 		AlarmTopic: awssns.Topic_FromTopicArn(stack, jsii.String("Topic"), jsii.String("arn:aws:sns:us-east-1:111111111111:alarms")),
 		Alarms: config.TenantAlarms{Kinds: []string{"gateway-5xx", "lambda-errors"}, Gateway5xxThreshold: 12, LambdaErrorsThreshold: 3,
 			LambdaThrottlesThreshold: 2, LambdaDurationRatio: 0.75},
@@ -56,6 +65,10 @@ func TestTenantManager(t *testing.T) {
 			"ALARM_TOPIC_ARN": "arn:aws:sns:us-east-1:111111111111:alarms", "TENANT_ALARMS": "gateway-5xx,lambda-errors",
 			"TENANT_ALARM_5XX_THRESHOLD": "12", "TENANT_ALARM_ERRORS_THRESHOLD": "3", "TENANT_ALARM_THROTTLES_THRESHOLD": "2",
 			"TENANT_ALARM_DURATION_RATIO": "0.75", "GATEWAY_METRICS_NAMESPACE": "Supabase/Gateway", "GOMEMLIMIT": "409MiB",
+			"FUNCTIONS_BUCKET": "bundles", "FUNCTIONS_IMAGE_URI": "111111111111.dkr.ecr.us-east-1.amazonaws.com/assets:edge",
+			"FUNCTIONS_LAMBDA_ROLE_ARN": "arn:aws:iam::111111111111:role/edge-fn", "FUNCTIONS_LAMBDA_MEMORY_MIB": "256",
+			"FUNCTIONS_LAMBDA_TIMEOUT_SECONDS": "60", "FUNCTIONS_LAMBDA_RESERVED_CONCURRENCY": "2", "FUNCTIONS_KEEP_VERSIONS": "3",
+			"FUNCTIONS_PROJECT_URL": "https://{ref}.example.com",
 		} {
 			require.Equal(t, v, env[k], k)
 		}
@@ -86,15 +99,28 @@ func TestTenantManager(t *testing.T) {
 			"Roles":          []any{ref(logicalID(stack, role))},
 		})
 		bySid := map[string]map[string]any{}
-		var reads []string
+		var reads, bucket []string
+		var bucketActions []any
 		for _, s := range toMap(t, map[string]any{"s": statements.AsArray()})["s"].([]any) {
 			st := s.(map[string]any)
 			if sid, ok := st["Sid"].(string); ok {
 				bySid[sid] = st
+			} else if strings.Contains(toJSON(st["Action"]), `"s3:`) {
+				bucket = append(bucket, toJSON(st["Resource"]))
+				if list, ok := st["Action"].([]any); ok {
+					bucketActions = append(bucketActions, list...)
+				} else {
+					bucketActions = append(bucketActions, st["Action"])
+				}
 			} else {
 				reads = append(reads, joined(st["Resource"]))
 			}
 		}
+		for _, r := range bucket {
+			require.Regexp(t, `^(\[?\{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},":s3:::bundles(/\*)?"\]\]\},?)+\]?$`, r, "the bundle bucket and its objects only")
+		}
+		require.Subset(t, bucketActions, []any{"s3:PutObject", "s3:DeleteObject*"}, "bundles are written and deleted")
+		require.NotContains(t, toJSON(bucketActions), "s3:PutBucket", "never the bucket's own settings")
 		require.Equal(t, tenantFunctionsArnText, joined(bySid["ManageTenantFunctions"]["Resource"]))
 		require.NotContains(t, toJSON(bySid["ManageTenantFunctions"]["Action"]), "lambda:InvokeFunction")
 		require.Subset(t, bySid["ManageTenantFunctions"]["Action"], []any{"lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency", "lambda:GetFunctionConcurrency"},
@@ -109,8 +135,14 @@ func TestTenantManager(t *testing.T) {
 			bySid["ManageTenantFunctionLogGroups"]["Action"])
 		require.Equal(t, "arn:aws:iam::111111111111:role/tenant-fn", bySid["PassTenantLambdaRole"]["Resource"])
 		require.JSONEq(t, `{"StringEquals":{"iam:PassedToService":"lambda.amazonaws.com"}}`, toJSON(bySid["PassTenantLambdaRole"]["Condition"]))
-		require.Contains(t, joined(bySid["ReadPostgrestImage"]["Resource"]), ":repository/assets")
-		require.Equal(t, []any{"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}, bySid["ReadPostgrestImage"]["Action"])
+		require.Contains(t, toJSON(bySid["ReadFunctionImages"]["Resource"]), ":repository/assets")
+		require.Contains(t, toJSON(bySid["ReadFunctionImages"]["Resource"]), ":repository/edge-assets")
+		require.Equal(t, []any{"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}, bySid["ReadFunctionImages"]["Action"])
+		require.Equal(t, "arn:{Ref:AWS::Partition}:lambda:{Ref:AWS::Region}:{Ref:AWS::AccountId}:function:functions-*", joined(bySid["ManageEdgeFunctions"]["Resource"]),
+			"projects' functions Lambdas only")
+		require.NotContains(t, toJSON(bySid["ManageEdgeFunctions"]["Action"]), "lambda:InvokeFunction")
+		require.Equal(t, "arn:aws:iam::111111111111:role/edge-fn", bySid["PassEdgeFunctionsRole"]["Resource"], "passes the functions role only")
+		require.JSONEq(t, `{"StringEquals":{"iam:PassedToService":"lambda.amazonaws.com"}}`, toJSON(bySid["PassEdgeFunctionsRole"]["Condition"]))
 		require.Equal(t, "*", bySid["DescribeTenantFunctionNetwork"]["Resource"])
 		require.ElementsMatch(t, []string{"{Ref:" + workerSecret + "}", secretArn("tm-login")}, reads,
 			"reads the worker's master secret and its own login, nothing else")

@@ -230,7 +230,6 @@ func TestThinServiceDockerfiles(t *testing.T) {
 	}{
 		{"studio", "supabase/studio:", ""},
 		{"postgres-meta", "supabase/postgres-meta:v", "node"},
-		{"functions", "supabase/edge-runtime:v", ""},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			stages := parseDockerfile(t, filepath.Join(tc.dir, "Dockerfile"))
@@ -246,16 +245,6 @@ func TestThinServiceDockerfiles(t *testing.T) {
 			}
 		})
 	}
-	t.Run("functions serves from its main worker on 8080", func(t *testing.T) {
-		stages := parseDockerfile(t, "functions/Dockerfile")
-		cmd := stages[0].find("cmd")
-		require.Len(t, cmd, 1)
-		require.Equal(t, []string{"start", "--main-service", "/home/deno/functions/main", "--port", "8080"}, cmd[0].args)
-		main, err := os.ReadFile("functions/functions/main/index.ts")
-		require.NoError(t, err)
-		require.Contains(t, string(main), `"/health"`)
-		require.Contains(t, string(main), `"functions"`)
-	})
 	t.Run("studio listens on 8000", func(t *testing.T) {
 		stages := parseDockerfile(t, "studio/Dockerfile")
 		require.Equal(t, "8000", stages[0].env()["PORT"])

@@ -54,6 +54,9 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 		stackProps.Env.Account = jsii.String(cfg.Env.Account)
 	}
 	stack := awscdk.NewStack(scope, jsii.String(id), stackProps)
+	// The access-log bucket enforces bucket-owner object ownership, so S3
+	// may deliver server access logs to it only under a bucket policy.
+	stack.Node().SetContext(jsii.String("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"), true)
 	if cfg.Env.Account != "" {
 		// Answer the AZ context query from config, so synth never calls AWS.
 		key := fmt.Sprintf("availability-zones:account=%s:region=%s", cfg.Env.Account, cfg.Env.Region)
@@ -136,21 +139,32 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 		Domain:           cfg.Domain,
 		StudioAuth:       studioAuth,
 		LogRetentionDays: cfg.Logs.RetentionDays,
+		// The ALB outlasts the gateway's wait for a function.
+		KongIdleSeconds: functionsGatewayTimeout(cfg) + 5,
 	})
 
-	obs := platform.NewObservability(stack, "Observability", &platform.ObservabilityProps{Email: cfg.Alarms.Email})
-	compute := platform.NewCompute(stack, "Compute", &platform.ComputeProps{LogRetention: logRetention})
-	svc := cfg.Services
 	domain := ""
 	if cfg.HasDomain() {
 		domain = cfg.Domain.Name
 	}
+	edge := platform.NewEdgeFunctions(stack, "EdgeFunctions", &platform.EdgeFunctionsProps{
+		ServicesDir: servicesDir, AccessLogs: lbs.LogBucket, NoncurrentDays: cfg.Logs.RetentionDays,
+	})
+	// Functions call their project's API: its own host with a domain;
+	// without one, the gateway's URL (the caller adds X-Project-ID).
+	projectURL := lbs.KongURL
+	if domain != "" {
+		projectURL = jsii.String("https://{ref}." + domain)
+	}
+	obs := platform.NewObservability(stack, "Observability", &platform.ObservabilityProps{Email: cfg.Alarms.Email})
+	compute := platform.NewCompute(stack, "Compute", &platform.ComputeProps{LogRetention: logRetention})
+	svc := cfg.Services
 	kong := platform.NewKong(compute.Construct, "Kong", &platform.KongProps{
 		ServicesDir: servicesDir, Sizing: svc.Kong, Cluster: cluster, LogGroup: compute.LogGroup,
 		SecurityGroup: sgs.Kong, Targets: lbs.KongTargets, TaskRole: iam.KongTaskRole,
 		Database: dbs.Primary.Instance, Login: bootstrap.KongSecret, Redis: cache.Endpoint(),
 		PlatformDomain: domain, JwtTTLSeconds: cfg.Gateway.JwtTTLSeconds, CacheTTLSeconds: cfg.Gateway.CacheTTLSeconds,
-		RateLimit: cfg.Gateway.RateLimit,
+		RateLimit: cfg.Gateway.RateLimit, FunctionsTimeoutSeconds: functionsGatewayTimeout(cfg),
 	})
 	var workers []platform.WorkerEndpoint
 	for i, w := range dbs.Workers {
@@ -166,6 +180,12 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 			SecurityGroup: sgs.Lambda, MemoryMiB: cfg.TenantLambda.MemoryMiB, TimeoutSeconds: cfg.TenantLambda.TimeoutSeconds,
 			ReservedConcurrency: cfg.TenantLambda.ReservedConcurrency,
 			LogRetentionDays:    cfg.Logs.RetentionDays, RetainLogGroup: cfg.TenantLambda.LogGroupOnDelete == "retain",
+		},
+		EdgeFunctions: platform.EdgeFunctionSettings{
+			ImageURI: edge.Image.ImageUri(), ImageRepository: edge.Image.Repository(), Role: iam.EdgeFunctionsRole,
+			Bundles: edge.Bundles, MemoryMiB: cfg.EdgeFunctions.MemoryMiB, TimeoutSeconds: cfg.EdgeFunctions.TimeoutSeconds,
+			ReservedConcurrency: cfg.EdgeFunctions.ReservedConcurrency, KeepVersions: cfg.EdgeFunctions.KeepVersions,
+			ProjectURL: projectURL,
 		},
 		AlarmTopic: obs.Topic, Alarms: cfg.Alarms.Tenant,
 		Databases: platform.TenantDatabaseSettings{
@@ -184,10 +204,6 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 		ServicesDir: servicesDir, Sizing: svc.Studio, Cluster: cluster, LogGroup: compute.LogGroup,
 		SecurityGroup: sgs.Studio, Targets: lbs.StudioTargets, Auth: studioAuth, ProjectName: cfg.StackName,
 	})
-	functions := platform.NewFunctions(compute.Construct, "Functions", &platform.FunctionsProps{
-		ServicesDir: servicesDir, Sizing: svc.Functions, Cluster: cluster, LogGroup: compute.LogGroup,
-		SecurityGroup: sgs.Functions, SupabaseURL: lbs.KongURL,
-	})
 
 	platform.RequireBootstrapVersion(stack, platform.MinBootstrapVersion)
 	platform.NewTenantMetrics(stack, "TenantMetrics", &platform.TenantMetricsProps{LogGroup: compute.LogGroup, NamePrefix: cfg.StackName})
@@ -195,7 +211,7 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 		LoadBalancers: lbs,
 		Services: []platform.NamedService{
 			{Name: "kong", Service: kong.Fargate}, {Name: "tenant-manager", Service: tenantManager.Fargate},
-			{Name: "studio", Service: studio.Fargate}, {Name: "functions", Service: functions.Fargate},
+			{Name: "studio", Service: studio.Fargate},
 			{Name: "postgres-meta", Service: postgresMeta.Fargate},
 		},
 		Databases: dbs,
@@ -223,3 +239,7 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 	return &SupabaseStack{Stack: stack, Network: network, SecurityGroups: sgs, Databases: dbs, Cache: cache, Bootstrap: bootstrap,
 		Compute: compute, LoadBalancers: lbs, Observability: obs, IAM: iam, Kong: kong, TenantManager: tenantManager}
 }
+
+// functionsGatewayTimeout is how long Kong waits for an edge function: its
+// Lambda's timeout and a margin for the cold start and the answer.
+func functionsGatewayTimeout(cfg config.Config) int { return cfg.EdgeFunctions.TimeoutSeconds + 5 }

@@ -38,13 +38,13 @@ func TestServices(t *testing.T) {
 		path string
 		size map[string][2]string
 	}{
-		{defaultConfig, map[string][2]string{"kong": {"512", "1024"}, "tenant-manager": {"512", "1024"}, "studio": {"512", "1024"}, "functions": {"256", "512"}, "postgres-meta": {"256", "512"}}},
-		{bigConfig, map[string][2]string{"kong": {"1024", "2048"}, "tenant-manager": {"512", "2048"}, "studio": {"512", "1024"}, "functions": {"256", "512"}, "postgres-meta": {"256", "512"}}},
+		{defaultConfig, map[string][2]string{"kong": {"512", "1024"}, "tenant-manager": {"512", "1024"}, "studio": {"512", "1024"}, "postgres-meta": {"256", "512"}}},
+		{bigConfig, map[string][2]string{"kong": {"1024", "2048"}, "tenant-manager": {"512", "2048"}, "studio": {"512", "1024"}, "postgres-meta": {"256", "512"}}},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			s := synth(t, tc.path)
 			cs := containers(s)
-			require.Len(t, cs, 5)
+			require.Len(t, cs, 4, "kong, tenant-manager, studio, postgres-meta: edge functions run in each project's Lambda")
 			for name, size := range tc.size {
 				td := taskOf(s, name)
 				require.NotNil(t, td, name)
@@ -104,7 +104,7 @@ func TestServiceDiscovery(t *testing.T) {
 		names = append(names, props(svc)["Name"].(string))
 	}
 	sort.Strings(names)
-	require.Equal(t, []string{"functions-service", "kong-gateway", "postgres-meta", "tenant-manager"}, names)
+	require.Equal(t, []string{"kong-gateway", "postgres-meta", "tenant-manager"}, names)
 }
 
 // notSecrets are settings whose names only look like secrets.
@@ -263,7 +263,10 @@ func TestIamLeastPrivilege(t *testing.T) {
 	require.NotNil(t, kong)
 	require.Equal(t, []any{"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}, kong["Action"])
 	require.Equal(t, "Allow", kong["Effect"])
-	require.Equal(t, map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":lambda:", map[string]any{"Ref": "AWS::Region"}, ":", map[string]any{"Ref": "AWS::AccountId"}, ":function:postgrest-*"}}}, kong["Resource"])
+	fn := func(prefix string) map[string]any {
+		return map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":lambda:", map[string]any{"Ref": "AWS::Region"}, ":", map[string]any{"Ref": "AWS::AccountId"}, ":function:" + prefix + "-*"}}}
+	}
+	require.Equal(t, []any{fn("postgrest"), fn("functions")}, kong["Resource"], "tenant functions only")
 	require.NotNil(t, passRole)
 	require.Equal(t, "iam:PassRole", passRole["Action"])
 	require.Equal(t, map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "lambda.amazonaws.com"}}, passRole["Condition"])
@@ -349,9 +352,15 @@ func TestLoadBalancers(t *testing.T) {
 			require.Equal(t, `"true"`, attrs["routing.http.drop_invalid_header_fields.enabled"], id)
 			require.Equal(t, `"true"`, attrs["access_logs.s3.enabled"], id)
 		}
-		for _, b := range s.resources("AWS::S3::Bucket") {
+		// ALB access logs support only SSE-S3; the edge function bundles
+		// are under a KMS key of the stack.
+		for id, b := range s.resources("AWS::S3::Bucket") {
 			enc := toJSON(t, props(b)["BucketEncryption"])
-			require.Contains(t, enc, "AES256")
+			if strings.HasPrefix(id, "LoadBalancersAccessLogs") {
+				require.Contains(t, enc, "AES256", id)
+			} else {
+				require.Contains(t, enc, `"SSEAlgorithm":"aws:kms"`, id)
+			}
 		}
 		var denies int
 		for _, bp := range s.resources("AWS::S3::BucketPolicy") {
@@ -359,7 +368,7 @@ func TestLoadBalancers(t *testing.T) {
 				denies++
 			}
 		}
-		require.Equal(t, 1, denies, "the access-log bucket is TLS-only")
+		require.Equal(t, len(s.resources("AWS::S3::Bucket")), denies, "every bucket is TLS-only")
 	})
 }
 
@@ -378,8 +387,8 @@ func TestObservability(t *testing.T) {
 	}
 	require.Equal(t, 3, metrics["HTTPCode_ELB_5XX_Count"])
 	require.Equal(t, 3, metrics["TargetResponseTime"])
-	require.Equal(t, 5+2, metrics["CPUUtilization"], "five services and two instances")
-	require.Equal(t, 5, metrics["MemoryUtilization"])
+	require.Equal(t, 4+2, metrics["CPUUtilization"], "four services and two instances")
+	require.Equal(t, 4, metrics["MemoryUtilization"])
 	require.Equal(t, 2, metrics["FreeStorageSpace"])
 	require.Equal(t, 2, metrics["DatabaseConnections"])
 	require.Equal(t, 1, metrics["EngineCPUUtilization"])

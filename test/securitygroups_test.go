@@ -28,7 +28,6 @@ func sgNames(t *testing.T, s *synthesized) map[string]string {
 		"Kong gateway tasks":                            "Kong",
 		"Studio tasks":                                  "Studio",
 		"tenant-manager tasks":                          "TenantManager",
-		"edge functions tasks":                          "Functions",
 		"postgres-meta tasks":                           "PostgresMeta",
 		"tenant PostgREST Lambda functions":             "Lambda",
 		"db-admin and secret rotation Lambda functions": "DbAdmin",
@@ -119,7 +118,6 @@ func expectedMatrix(tls bool, adminCidrs []string) []rule {
 		rule{"TenantManager", "Kong", 8081},
 		rule{"TenantManager", "Lambda", 8081},
 		rule{"TenantManager", "Studio", 8080},
-		rule{"Functions", "Kong", 8080},
 		rule{"PostgresMeta", "Studio", 8080},
 		rule{"PrimaryDb", "Kong", 5432},
 		rule{"PrimaryDb", "TenantManager", 5432},
@@ -154,7 +152,7 @@ func TestSecurityGroupMatrix(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := synth(t, tc.path)
 			names := sgNames(t, s)
-			require.Len(t, names, 13, "every group of the matrix exists, once")
+			require.Len(t, names, 12, "every group of the matrix exists, once")
 			require.Equal(t, sorted(expectedMatrix(tc.tls, s.cfg.AdminCidrs)), sorted(ingressRules(t, s)))
 		})
 	}
@@ -181,7 +179,7 @@ func TestSecurityGroupEgress(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[string]bool{
-		"Kong": true, "Studio": true, "TenantManager": true, "Functions": true,
+		"Kong": true, "Studio": true, "TenantManager": true,
 		"PostgresMeta": true, "Lambda": true, "DbAdmin": true,
 	}, https, "groups with HTTPS egress")
 	for id, r := range s.resources("AWS::EC2::SecurityGroupEgress") {
