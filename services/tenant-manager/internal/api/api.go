@@ -48,6 +48,8 @@ type Server struct {
 	SQL *sqlapi.Service
 	// Usage reads request counts for the usage endpoints (nil: 503).
 	Usage UsageReader
+	// Fleet is the tenant function reconciler (nil: 503).
+	Fleet FleetReconciler
 }
 
 var (
@@ -99,6 +101,7 @@ func (s *Server) PublicHandler() http.Handler {
 	mux.HandleFunc("/project/{id}/config", s.handle(noRoute))
 	mux.HandleFunc("/project/{id}/postgrest-config", s.handle(noRoute))
 	s.mountUsage(mux)
+	s.mountFleet(mux)
 	return s.recoverer(s.rejectEscapedPaths(mux))
 }
 

@@ -218,5 +218,6 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 	sqlService := &sqlapi.Service{Platform: platform, Box: box, Workers: sqlWorkers, Limits: cfg.SQL, Log: log}
 	a.closers = append(a.closers, sqlService.Close)
 	a.Server.SQL = sqlService
+	startFleet(a, cfg, log)
 	return a, nil
 }

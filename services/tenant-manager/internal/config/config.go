@@ -53,6 +53,8 @@ type Config struct {
 	Timeouts                  Timeouts
 	// SQL bounds the SQL endpoints of the management API.
 	SQL SQL
+	// Fleet configures the tenant function reconciler.
+	Fleet Fleet
 }
 
 // Timeouts bound every wait: the HTTP servers' reads and writes and each
@@ -240,6 +242,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if err == nil {
 		c.SQL, err = loadSQL(getenv, c.Timeouts.Write)
+	}
+	if err == nil {
+		c.Fleet, err = loadFleet(getenv)
 	}
 	if err != nil {
 		return nil, err
