@@ -203,7 +203,9 @@ const (
 	imageB = "123456789012.dkr.ecr.us-east-1.amazonaws.com/postgrest-lambda:b"
 )
 
-func image(tag string) string { return "123456789012.dkr.ecr.us-east-1.amazonaws.com/postgrest-lambda:" + tag }
+func image(tag string) string {
+	return "123456789012.dkr.ecr.us-east-1.amazonaws.com/postgrest-lambda:" + tag
+}
 
 // TestFleetReconcile: 20 projects on image A and 512 MiB; a restart with
 // image B and 1024 MiB converges them all (the paused one stays at

@@ -67,10 +67,12 @@ func isThrottle(err error) bool {
 // 1 s, 2 s, 4 s ... (at most 30 s, with jitter) up to throttleRetries
 // more times before the project's attempt fails.
 const (
-	throttleRetries   = 6
-	throttleFirstWait = time.Second
-	throttleMaxWait   = 30 * time.Second
+	throttleRetries = 6
+	throttleMaxWait = 30 * time.Second
 )
+
+// throttleFirstWait is a variable so tests need not sleep whole seconds.
+var throttleFirstWait = time.Second
 
 func call[T any](ctx context.Context, l *limiter, f func() (T, error)) (T, error) {
 	delay := throttleFirstWait
