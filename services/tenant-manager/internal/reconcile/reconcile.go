@@ -158,6 +158,12 @@ type item struct {
 	retried bool
 }
 
+// drifted says whether the inspection found a difference whose name
+// starts with prefix.
+func (it *item) drifted(prefix string) bool {
+	return slices.ContainsFunc(it.drift, func(d string) bool { return strings.HasPrefix(d, prefix) })
+}
+
 func (r *Reconciler) run(ctx context.Context, trigger string) (res Result, again bool, err error) {
 	st := r.Service.Store
 	set := r.Settings.withDefaults()
@@ -348,7 +354,7 @@ func (r *Reconciler) apply(ctx context.Context, set Settings, fc *lambdas.Client
 		if rerr := st.RolloutApplying(ctx, it.t.ID, version); rerr != nil {
 			err = rerr
 		} else {
-			err = r.applyOnce(ctx, set, fc, it.t)
+			err = r.applyOnce(ctx, set, fc, it)
 		}
 		if err == nil {
 			if rerr := st.RolloutApplied(ctx, it.t.ID, version); rerr != nil {
@@ -388,9 +394,13 @@ func (r *Reconciler) recordFailure(ctx context.Context, set Settings, t store.Fl
 // applyOnce is one attempt: the function (made again if missing, else
 // code then configuration, each waited until Successful), its URL, its
 // reserved concurrency, then the check that it is Active and Successful.
-func (r *Reconciler) applyOnce(ctx context.Context, set Settings, fc *lambdas.Client, t store.FleetTarget) error {
+// The URL and the concurrency are looked at only when the inspection found
+// them drifted (or the function was made again): each is one more call
+// under the rate cap, and a row lock for the concurrency.
+func (r *Reconciler) applyOnce(ctx context.Context, set Settings, fc *lambdas.Client, it *item) error {
 	ctx, cancel := context.WithTimeout(ctx, set.ProjectTimeout)
 	defer cancel()
+	t := it.t
 	spec := fc.Settings.Spec(t.ID)
 	fn, err := r.settled(ctx, fc, t.ID)
 	if lambdas.IsNotFound(err) {
@@ -400,7 +410,7 @@ func (r *Reconciler) applyOnce(ctx context.Context, set Settings, fc *lambdas.Cl
 		return err
 	}
 	if d := spec.CodeDrift(fn); len(d) > 0 {
-		if fn, err = r.update(ctx, fc, t.ID, "code", func(fn *lambda.GetFunctionOutput) (bool, error) {
+		if fn, err = r.update(ctx, fc, t.ID, fn, "code", func(fn *lambda.GetFunctionOutput) (bool, error) {
 			if len(spec.CodeDrift(fn)) == 0 {
 				return false, nil
 			}
@@ -411,7 +421,7 @@ func (r *Reconciler) applyOnce(ctx context.Context, set Settings, fc *lambdas.Cl
 		}
 	}
 	if d := spec.ConfigDrift(fn.Configuration); len(d) > 0 {
-		if fn, err = r.update(ctx, fc, t.ID, "configuration", func(fn *lambda.GetFunctionOutput) (bool, error) {
+		if fn, err = r.update(ctx, fc, t.ID, fn, "configuration", func(fn *lambda.GetFunctionOutput) (bool, error) {
 			if len(spec.ConfigDrift(fn.Configuration)) == 0 {
 				return false, nil
 			}
@@ -421,24 +431,31 @@ func (r *Reconciler) applyOnce(ctx context.Context, set Settings, fc *lambdas.Cl
 			return err
 		}
 	}
-	if err := r.ensureURL(ctx, fc, spec, t); err != nil {
-		return err
+	if it.drifted("url") {
+		if err := r.ensureURL(ctx, fc, spec, t); err != nil {
+			return err
+		}
 	}
-	if err := r.ensureConcurrency(ctx, fc, t.ID); err != nil {
-		return err
+	if it.drifted("reserved concurrency") {
+		if err := r.ensureConcurrency(ctx, fc, t.ID); err != nil {
+			return err
+		}
 	}
 	return r.check(ctx, fc, spec, t.ID)
 }
 
-// update runs change on the settled function, retried when a concurrent
-// update (e.g. a JWT rotation's recycle) got in between, then waits for
-// it to end Successful. change reports false when nothing is left to do.
-func (r *Reconciler) update(ctx context.Context, fc *lambdas.Client, projectID, what string, change func(*lambda.GetFunctionOutput) (bool, error)) (*lambda.GetFunctionOutput, error) {
+// update runs change on the settled function fn, retried on a fresh read
+// when a concurrent update (e.g. a JWT rotation's recycle) got in between,
+// then waits for it to end Successful. change reports false when nothing
+// is left to do.
+func (r *Reconciler) update(ctx context.Context, fc *lambdas.Client, projectID string, fn *lambda.GetFunctionOutput, what string, change func(*lambda.GetFunctionOutput) (bool, error)) (*lambda.GetFunctionOutput, error) {
 	delay := r.pollInterval(fc)
 	for attempt := 1; ; attempt++ {
-		fn, err := r.settled(ctx, fc, projectID)
-		if err != nil {
-			return nil, err
+		if attempt > 1 {
+			var err error
+			if fn, err = r.settled(ctx, fc, projectID); err != nil {
+				return nil, err
+			}
 		}
 		changed, err := change(fn)
 		if err == nil && !changed {
