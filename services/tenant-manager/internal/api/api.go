@@ -54,6 +54,8 @@ type Server struct {
 	TPAResolver thirdparty.Resolver
 	// FunctionsRole's sessions functions-{id} may read /functions-config.
 	FunctionsRole callerid.Role
+	// Fleet is the tenant function reconciler (nil: 503).
+	Fleet FleetReconciler
 }
 
 var (
@@ -107,6 +109,7 @@ func (s *Server) PublicHandler() http.Handler {
 	s.mountUsage(mux)
 	s.mountV1ThirdPartyAuth(mux)
 	s.mountV1Functions(mux)
+	s.mountFleet(mux)
 	return s.recoverer(s.rejectEscapedPaths(mux))
 }
 

@@ -221,5 +221,6 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 	if err := a.wireFunctions(cfg, awsCfg); err != nil {
 		return nil, err
 	}
+	startFleet(a, cfg, log)
 	return a, nil
 }

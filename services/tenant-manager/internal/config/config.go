@@ -55,6 +55,8 @@ type Config struct {
 	SQL SQL
 	// Functions makes the projects' edge functions Lambdas.
 	Functions Functions
+	// Fleet configures the tenant function reconciler.
+	Fleet Fleet
 }
 
 // Timeouts bound every wait: the HTTP servers' reads and writes and each
@@ -245,6 +247,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if err == nil {
 		c.Functions, err = loadFunctions(getenv)
+	}
+	if err == nil {
+		c.Fleet, err = loadFleet(getenv)
 	}
 	if err != nil {
 		return nil, err

@@ -23,6 +23,9 @@ type Settings struct {
 	TimeoutSeconds   int32
 	ConfigServiceURL string
 	STSEndpoint      string
+	// Architecture is x86_64 (default when empty) or arm64; the image
+	// must be built for it.
+	Architecture string
 	// ActiveTimeout bounds the wait for a new function to become Active.
 	ActiveTimeout time.Duration
 	// RecycleTimeout bounds a Recycle, waits and retries included
@@ -35,7 +38,7 @@ type Settings struct {
 
 // Client manages tenant functions.
 type Client struct {
-	API      *lambda.Client
+	API      API
 	Settings Settings
 }
 
@@ -52,27 +55,8 @@ type Function struct {
 func (c *Client) Create(ctx context.Context, projectID string) (Function, error) {
 	s := c.Settings
 	name := FunctionName(projectID)
-	out, err := c.API.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName:  aws.String(name),
-		PackageType:   types.PackageTypeImage,
-		Code:          &types.FunctionCode{ImageUri: aws.String(s.ImageURI)},
-		Role:          aws.String(s.RoleARN),
-		MemorySize:    aws.Int32(s.MemoryMiB),
-		Timeout:       aws.Int32(s.TimeoutSeconds),
-		Architectures: []types.Architecture{types.ArchitectureX8664},
-		VpcConfig: &types.VpcConfig{
-			SubnetIds:        s.SubnetIDs,
-			SecurityGroupIds: s.SecurityGroupIDs,
-		},
-		Environment: &types.Environment{Variables: map[string]string{
-			"PROJECT_ID":         projectID,
-			"CONFIG_SOURCE":      "service",
-			"CONFIG_SERVICE_URL": s.ConfigServiceURL,
-			"STS_ENDPOINT":       s.STSEndpoint,
-		}},
-		Description: aws.String("PostgREST of project " + projectID),
-		Tags:        map[string]string{"project": projectID, "managed-by": "supabase-tenant-manager"},
-	})
+	spec := s.Spec(projectID)
+	out, err := c.API.CreateFunction(ctx, spec.CreateInput(projectID))
 	if err != nil {
 		return Function{}, fmt.Errorf("creating function %s: %w", name, err)
 	}
@@ -86,11 +70,7 @@ func (c *Client) Create(ctx context.Context, projectID string) (Function, error)
 	if err := waiter.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, timeout); err != nil {
 		return Function{ARN: aws.ToString(out.FunctionArn), Name: name}, fmt.Errorf("function %s did not become Active: %w", name, err)
 	}
-	u, err := c.API.CreateFunctionUrlConfig(ctx, &lambda.CreateFunctionUrlConfigInput{
-		FunctionName: aws.String(name),
-		AuthType:     types.FunctionUrlAuthTypeAwsIam,
-		InvokeMode:   types.InvokeModeBuffered,
-	})
+	u, err := c.API.CreateFunctionUrlConfig(ctx, spec.URLInput(projectID))
 	if err != nil {
 		return Function{ARN: aws.ToString(out.FunctionArn), Name: name}, fmt.Errorf("creating the URL of %s: %w", name, err)
 	}
