@@ -117,8 +117,9 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 		Sid: jsii.String("ManageTenantFunctions"),
 		Actions: jsii.Strings(
 			"lambda:CreateFunction", "lambda:DeleteFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration",
-			"lambda:UpdateFunctionConfiguration", "lambda:CreateFunctionUrlConfig", "lambda:DeleteFunctionUrlConfig",
-			"lambda:GetFunctionUrlConfig", "lambda:TagResource", "lambda:ListTags",
+			"lambda:UpdateFunctionConfiguration", "lambda:UpdateFunctionCode", "lambda:CreateFunctionUrlConfig",
+			"lambda:DeleteFunctionUrlConfig", "lambda:GetFunctionUrlConfig", "lambda:UpdateFunctionUrlConfig",
+			"lambda:TagResource", "lambda:ListTags",
 			"lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency", "lambda:GetFunctionConcurrency",
 		),
 		Resources: &[]*string{TenantFunctionsArn()},

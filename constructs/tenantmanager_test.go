@@ -125,6 +125,8 @@ func TestTenantManager(t *testing.T) {
 		require.NotContains(t, toJSON(bySid["ManageTenantFunctions"]["Action"]), "lambda:InvokeFunction")
 		require.Subset(t, bySid["ManageTenantFunctions"]["Action"], []any{"lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency", "lambda:GetFunctionConcurrency"},
 			"pause sets a function's reserved concurrency to 0 and restore gives it back")
+		require.Subset(t, bySid["ManageTenantFunctions"]["Action"], []any{"lambda:UpdateFunctionCode", "lambda:UpdateFunctionUrlConfig"},
+			"the reconciler rolls a new image out and repairs Function URLs")
 		require.Equal(t, "arn:{Ref:AWS::Partition}:logs:{Ref:AWS::Region}:{Ref:AWS::AccountId}:log-group:/aws/lambda/postgrest-*", joined(bySid["ManageTenantFunctionLogGroups"]["Resource"]),
 			"log groups of tenant functions only")
 		require.Equal(t, "arn:{Ref:AWS::Partition}:cloudwatch:{Ref:AWS::Region}:{Ref:AWS::AccountId}:alarm:supabase-tenant-*", joined(bySid["ManageTenantAlarms"]["Resource"]),
