@@ -1,0 +1,160 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/config"
+)
+
+// errorOf decodes an error answer.
+func errorOf(t *testing.T, body []byte) (code, msg string) {
+	t.Helper()
+	var e map[string]any
+	require.NoError(t, json.Unmarshal(body, &e), string(body))
+	return fmt.Sprint(e["code"]), fmt.Sprint(e["error"])
+}
+
+// A huge value is refused before it is read whole: the protocol reader's
+// bound, not the JSON check after a row, stops it, and the request
+// allocates far less than the value's size.
+func TestSQLHugeValuesAreRefusedUnread(t *testing.T) {
+	m := newTM(t, func(c *config.Config) {
+		c.SQL = config.SQL{StatementTimeout: 20 * time.Second, MaxRows: 10000, MaxBytes: 64 << 10}
+	})
+	id := m.mustCreate("sqlh-huge")["project_id"].(string)
+	m.rows(id, "select 1 as warm")
+
+	for name, q := range map[string]string{
+		"one huge text value":  "select repeat('<', 16*1024*1024) as s",
+		"one huge array":       "select array_fill(1, array[8000000]) as a",
+		"a huge notice":        "do $$ begin raise notice '%', repeat('n', 4*1024*1024); end $$",
+		"a huge error message": "do $$ begin raise exception '%', repeat('e', 4*1024*1024); end $$",
+	} {
+		t.Run(name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			status, body := m.sql(id, q)
+			runtime.ReadMemStats(&after)
+			require.Equal(t, http.StatusBadRequest, status, truncateForLog(body))
+			code, _ := errorOf(t, body)
+			require.Equal(t, "result_too_large", code)
+			// The server's pieces stayed under the wire bound (about
+			// 1 MiB + SQL_MAX_BYTES); before the bound this was a few
+			// times the value's size.
+			require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(12<<20), "bytes allocated")
+			require.Len(t, m.rows(id, "select 1 as ok"), 1, "the broken connection was not reused")
+		})
+	}
+
+	t.Run("escaping cannot multiply a value that passes the wire bound", func(t *testing.T) {
+		status, body := m.sql(id, "select repeat(chr(1), 60000) as s")
+		require.Equal(t, http.StatusBadRequest, status, truncateForLog(body))
+		code, _ := errorOf(t, body)
+		require.Equal(t, "result_too_large", code)
+		require.Len(t, m.rows(id, "select repeat(chr(1), 10000) as s"), 1)
+	})
+
+	t.Run("listings are bounded", func(t *testing.T) {
+		m.rows(id, "create table long_comment (x int); comment on table long_comment is '"+strings.Repeat("c", 100000)+"'")
+		m.rows(id, `create schema if not exists supabase_migrations;
+			create table if not exists supabase_migrations.schema_migrations (version text, name text);
+			insert into supabase_migrations.schema_migrations select repeat('9', 5000) || i, repeat('m', 100000) from generate_series(1, 3) i`)
+		status, body := m.raw("GET", "/v1/projects/"+id+"/database/tables", "")
+		require.Equal(t, http.StatusOK, status, truncateForLog(body))
+		var tables []map[string]any
+		require.NoError(t, json.Unmarshal(body, &tables))
+		require.Len(t, tables, 2)
+		for _, tb := range tables {
+			if tb["name"] == "long_comment" {
+				require.Len(t, tb["comment"], 1024)
+			}
+		}
+		status, body = m.raw("GET", "/v1/projects/"+id+"/database/migrations", "")
+		require.Equal(t, http.StatusOK, status, truncateForLog(body))
+		var migs []map[string]any
+		require.NoError(t, json.Unmarshal(body, &migs))
+		require.Len(t, migs, 3)
+		require.Len(t, migs[0]["version"], 255)
+		require.Len(t, migs[0]["name"], 255)
+	})
+}
+
+func truncateForLog(b []byte) string {
+	if len(b) > 300 {
+		return string(b[:300]) + "…"
+	}
+	return string(b)
+}
+
+// Parallel requests take slots: past SQL_MAX_CONCURRENT_REQUESTS they wait
+// a little, then get 503 sql_busy.
+func TestSQLConcurrentRequestsAreBounded(t *testing.T) {
+	m := newTM(t, func(c *config.Config) {
+		c.SQL = config.SQL{StatementTimeout: 20 * time.Second, MaxRows: 100, MaxBytes: 1 << 20, MaxConcurrent: 1}
+	})
+	id := m.mustCreate("sqlh-slots")["project_id"].(string)
+	done := make(chan int)
+	go func() {
+		status, _ := m.sql(id, "select pg_sleep(4)")
+		done <- status
+	}()
+	time.Sleep(500 * time.Millisecond)
+	start := time.Now()
+	status, body := m.sql(id, "select 1")
+	require.Equal(t, http.StatusServiceUnavailable, status, string(body))
+	code, msg := errorOf(t, body)
+	require.Equal(t, "sql_busy", code)
+	require.Contains(t, msg, "SQL_MAX_CONCURRENT_REQUESTS")
+	require.GreaterOrEqual(t, time.Since(start), 1900*time.Millisecond)
+	require.Equal(t, http.StatusCreated, <-done)
+	require.Len(t, m.rows(id, "select 1 as x"), 1, "the slot was given back")
+}
+
+// Whatever the tenant's SQL makes the server say is a 400 with bounded
+// text, never a 500, and the log carries no tenant-chosen text.
+func TestSQLServerErrorsAreTheCallers(t *testing.T) {
+	m := newTM(t)
+	logs := &syncBuffer{}
+	m.app.Server.Log = slog.New(slog.NewTextHandler(logs, nil))
+	id := m.mustCreate("sqlh-errors")["project_id"].(string)
+	secret := "tenant-chosen-" + strings.Repeat("z", 20000)
+
+	for name, q := range map[string][2]string{
+		"a parameter the statement does not take": {`{"query":"select 1","parameters":[1]}`, "08P01"},
+		"XX000 raised":                    {jsonBody("do $$ begin raise exception '" + secret + "' using errcode = 'XX000'; end $$"), "XX000"},
+		"57P01 raised":                    {jsonBody("do $$ begin raise exception '" + secret + "' using errcode = '57P01'; end $$"), "57P01"},
+		"58030 raised with detail":        {jsonBody("do $$ begin raise exception 'x' using errcode = '58030', detail = '" + secret + "', hint = '" + secret + "'; end $$"), "58030"},
+		"08006 raised":                    {jsonBody("do $$ begin raise exception 'x' using errcode = '08006'; end $$"), "08006"},
+		"the session ends itself (57P01)": {jsonBody("select pg_terminate_backend(pg_backend_pid())"), "57P01"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			status, body := m.raw("POST", "/v1/projects/"+id+"/database/query", q[0])
+			require.Equal(t, http.StatusBadRequest, status, truncateForLog(body))
+			code, msg := errorOf(t, body)
+			require.Equal(t, "sql_error", code)
+			require.Contains(t, msg, "(SQLSTATE "+q[1]+")")
+			require.Less(t, len(msg), 3*2048+200, "the tenant's text is cut")
+			require.Len(t, m.rows(id, "select 1 as ok"), 1)
+		})
+	}
+	t.Run("more parameters than the protocol carries", func(t *testing.T) {
+		params := strings.TrimSuffix(strings.Repeat("1,", 65536), ",")
+		status, body := m.raw("POST", "/v1/projects/"+id+"/database/query", `{"query":"select 1","parameters":[`+params+`]}`)
+		require.Equal(t, http.StatusBadRequest, status, truncateForLog(body))
+		code, msg := errorOf(t, body)
+		require.Equal(t, "invalid_body", code)
+		require.Contains(t, msg, "65535")
+	})
+	require.False(t, strings.Contains(logs.String(), "tenant-chosen"), "tenant text in the log")
+	require.False(t, strings.Contains(logs.String(), "level=ERROR"), "errors logged")
+}
