@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/config"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/provision"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/worker"
 )
 
 // errorOf decodes an error answer.
@@ -157,4 +160,34 @@ func TestSQLServerErrorsAreTheCallers(t *testing.T) {
 	})
 	require.False(t, strings.Contains(logs.String(), "tenant-chosen"), "tenant text in the log")
 	require.False(t, strings.Contains(logs.String(), "level=ERROR"), "errors logged")
+}
+
+// A loop that catches the cancel and lifts its own timeout still ends at
+// the request's deadline: the master terminates its backend.
+func TestSQLTimeoutCannotBeEscaped(t *testing.T) {
+	m := newTM(t, func(c *config.Config) {
+		c.SQL = config.SQL{StatementTimeout: 1500 * time.Millisecond, MaxRows: 100, MaxBytes: 1 << 20}
+	})
+	id := m.mustCreate("sqlh-escape")["project_id"].(string)
+	var workerID string
+	require.NoError(t, m.app.Service.Store.Pool.QueryRow(context.Background(), "SELECT worker_id FROM projects WHERE id = $1", id).Scan(&workerID))
+	loop := `SET statement_timeout=0; DO $$BEGIN LOOP BEGIN PERFORM pg_sleep(1); EXCEPTION WHEN query_canceled THEN NULL; END; END LOOP; END$$`
+	start := time.Now()
+	status, body := m.sql(id, loop)
+	require.Equal(t, http.StatusRequestTimeout, status, string(body))
+	require.Less(t, time.Since(start), 6*time.Second)
+	super := superConn(t, workerID, "postgres")
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, super.QueryRow(context.Background(), "SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND state <> 'idle'", id+"_owner").Scan(&n))
+		return n == 0
+	}, 5*time.Second, 100*time.Millisecond, "the looping backend is gone")
+	require.Len(t, m.rows(id, "select 1 as ok"), 1)
+}
+
+func TestSweepLimits(t *testing.T) {
+	c := provision.DefaultControlSettings()
+	require.Equal(t, worker.SweepLimits{Owner: 90 * time.Second, Authenticator: 90 * time.Second}, sweepLimits(time.Minute, c))
+	c.AuthenticatedStatementTimeout = 0
+	require.Equal(t, worker.SweepLimits{Owner: 40 * time.Second}, sweepLimits(10*time.Second, c), "a role without a timeout: PostgREST's sessions are not swept")
 }

@@ -242,7 +242,8 @@ type session struct {
 	s      *Service
 	c      *pgxpool.Conn
 	broken bool
-	done   func() // gives the request's slot back
+	done   func()      // gives the request's slot back
+	stop   func() bool // disarms the termination at the deadline
 }
 
 func (s *Service) acquire(ctx context.Context, projectID string) (sess *session, err error) {
@@ -280,7 +281,19 @@ func (s *Service) acquire(ctx context.Context, projectID string) (sess *session,
 		}
 		return nil, err
 	}
-	return &session{s: s, c: c, done: done}, nil
+	// A cancel request alone does not end every statement (PL/pgSQL can
+	// catch it, the SQL can lift its own timeout): once the request's
+	// deadline passes or its caller goes, the master terminates the
+	// backend, which nothing in the session can catch.
+	pid := c.Conn().PgConn().PID()
+	stop := context.AfterFunc(ctx, func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := w.TerminateOwnerSession(tctx, projectID, pid); err != nil {
+			s.Log.Warn("ending an SQL session past its deadline failed; the periodic sweep ends it", "project_id", projectID, "error", err.Error())
+		}
+	})
+	return &session{s: s, c: c, done: done, stop: stop}, nil
 }
 
 // release hands the connection back clean: an open transaction rolled
@@ -290,6 +303,10 @@ func (s *Service) acquire(ctx context.Context, projectID string) (sess *session,
 // cleaned, or whose request was cut off, is closed instead.
 func (s *session) release() {
 	defer s.done()
+	if s.stop != nil && !s.stop() {
+		// Being terminated: never hand it to the next request.
+		s.broken = true
+	}
 	pc := s.c.Conn().PgConn()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
