@@ -191,3 +191,37 @@ func TestSweepLimits(t *testing.T) {
 	c.AuthenticatedStatementTimeout = 0
 	require.Equal(t, worker.SweepLimits{Owner: 40 * time.Second}, sweepLimits(10*time.Second, c), "a role without a timeout: PostgREST's sessions are not swept")
 }
+
+// A migration must not end its transaction: a column named begin does
+// not hide the COMMIT from the check, and SQL that slips one past it is
+// caught by the transaction id changing.
+func TestMigrationCannotHalfApply(t *testing.T) {
+	m := newTM(t)
+	id := m.mustCreate("sqlh-mig")["project_id"].(string)
+	path := "/v1/projects/" + id + "/database/migrations"
+	exists := func(table string) bool {
+		return m.rows(id, "select to_regclass('"+table+"') is not null as e")[0]["e"] == true
+	}
+	for _, q := range []string{
+		"create table a(begin int); commit; begin; create table b(x int); select 1/0",
+		"create table a(begin int); commit; begin;",
+	} {
+		status, body := m.raw("POST", path, jsonBody(q))
+		require.Equal(t, http.StatusBadRequest, status, string(body))
+		code, _ := errorOf(t, body)
+		require.Equal(t, "transaction_control", code, q)
+		require.False(t, exists("a"), "nothing ran: %s", q)
+		require.False(t, exists("b"))
+	}
+	// The splitter takes "begin atomic" at the top level of a CREATE for a
+	// function body; here it is a column and its alias, so the COMMIT
+	// reaches the server unseen.
+	status, body := m.raw("POST", path, jsonBody("create table s(begin int); create view v as select begin atomic from s; commit; begin; create table late(x int)"))
+	require.Equal(t, http.StatusBadRequest, status, string(body))
+	code, _ := errorOf(t, body)
+	require.Equal(t, "transaction_control", code)
+	require.False(t, exists("late"), "the second transaction was rolled back")
+	status, body = m.raw("GET", path, "")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "[]", strings.TrimSpace(string(body)), "no migration was recorded")
+}

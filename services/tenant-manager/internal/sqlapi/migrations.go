@@ -89,15 +89,32 @@ func (s *Service) ApplyMigration(ctx context.Context, projectID, sql, name, idem
 		return fail(err)
 	}
 	version := nextVersion(time.Now(), newest)
+	// The transaction's id, to tell afterwards that the SQL ran in this
+	// transaction to its end: a COMMIT; BEGIN the splitter missed would
+	// leave a transaction open, but another one.
+	var xact string
+	if err := conn.QueryRow(ctx, "SELECT pg_current_xact_id()::text").Scan(&xact); err != nil {
+		return fail(err)
+	}
 
 	if _, err := pc.Exec(ctx, sql).ReadAll(); err != nil {
 		return fail(err)
 	}
 	// The statement check above keeps transaction control out; this is
 	// the server's word that the SQL did not end the transaction anyway.
+	// Closing the session rolls back whatever transaction is open.
+	ended := badRequest("transaction_control", "the migration ended its transaction; it must not begin, end or split transactions (what it ran before that point may stand; nothing after it was kept or recorded)")
 	if pc.TxStatus() != 'T' {
 		sess.broken = true
-		return Migration{}, badRequest("transaction_control", "the migration ended its transaction; it must not begin, end or split transactions")
+		return Migration{}, ended
+	}
+	var after string
+	if err := conn.QueryRow(ctx, "SELECT pg_current_xact_id()::text").Scan(&after); err != nil {
+		return fail(err)
+	}
+	if after != xact {
+		sess.broken = true
+		return Migration{}, ended
 	}
 	texts := make([]string, len(stmts))
 	for i, st := range stmts {
