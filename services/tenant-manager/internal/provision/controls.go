@@ -265,8 +265,8 @@ func (s *Service) publishControls(ctx context.Context, projectID string, c store
 	if len(failed) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("the change is stored, but Redis could not be updated (%s): gateways apply it when their cached configuration document expires (at most %d s) and Redis answers again",
-		strings.Join(failed, ", "), int(s.rotation().GatewayCacheTTL.Seconds()))
+	return fmt.Sprintf("the change is stored, but Redis could not be updated (%s): gateways apply it when their cached configuration document expires (at most %d s) and Redis answers again; the control hash is rewritten by the tenant-manager within %d s of Redis answering again",
+		strings.Join(failed, ", "), int(s.rotation().GatewayCacheTTL.Seconds()), int(ControlSyncInterval.Seconds()))
 }
 
 // Transition is the outcome of Pause and Restore.
