@@ -217,6 +217,8 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 	}
 	sqlService := &sqlapi.Service{Platform: platform, Box: box, Workers: sqlWorkers, Limits: cfg.SQL, Log: log}
 	a.closers = append(a.closers, sqlService.Close)
+	startSweep(a, sqlWorkers, sweepLimits(cfg.SQL.StatementTimeout, a.Service.Controls), log)
+	startControlSync(a)
 	a.Server.SQL = sqlService
 	if err := a.wireFunctions(cfg, awsCfg); err != nil {
 		return nil, err

@@ -111,7 +111,7 @@ func TestPauseRestoreEndToEnd(t *testing.T) {
 		require.EqualValues(t, 5, aws.ToInt32(m.concurrency("pause-me")))
 		g := m.guards("pause-me")
 		require.Equal(t, 20, g.ConnLimit)
-		require.Equal(t, map[string]string{"anon": "statement_timeout=3000", "authenticated": "statement_timeout=8000"}, g.Settings)
+		require.Equal(t, map[string]string{"anon": "statement_timeout=3000", "authenticated": "statement_timeout=8000", "service_role": "statement_timeout=60000"}, g.Settings)
 		retention, ok := logGroup(t, "pause-me")
 		require.True(t, ok, "the log group exists")
 		require.EqualValues(t, 30, retention)
@@ -464,7 +464,7 @@ func TestReconcileAppliesGuardsToExistingProjects(t *testing.T) {
 	for _, id := range []string{"old-active", "old-paused"} {
 		g := m.guards(id)
 		require.Equal(t, 7, g.ConnLimit, id)
-		require.Equal(t, map[string]string{"anon": "statement_timeout=3000", "authenticated": "statement_timeout=8000"}, g.Settings, id)
+		require.Equal(t, map[string]string{"anon": "statement_timeout=3000", "authenticated": "statement_timeout=8000", "service_role": "statement_timeout=60000"}, g.Settings, id)
 		retention, ok := logGroup(t, id)
 		require.True(t, ok, id)
 		require.EqualValues(t, 30, retention)

@@ -13,6 +13,9 @@ type SQL struct {
 	StatementTimeout time.Duration
 	MaxRows          int
 	MaxBytes         int64
+	// MaxConcurrent bounds the SQL requests one task runs at once (0: the
+	// default, 8).
+	MaxConcurrent int
 }
 
 // SQL defaults: a minute of SQL, 10 000 rows, 10 MiB of JSON.
@@ -20,14 +23,18 @@ const (
 	defaultSQLTimeout  = 60 * time.Second
 	defaultSQLMaxRows  = 10000
 	defaultSQLMaxBytes = 10 << 20
+	// Each running request may hold about three times SQL_MAX_BYTES (the
+	// wire message, the JSON and its growth): 8 x 30 MiB at the defaults.
+	defaultSQLConcurrent = 8
 )
 
 // loadSQL reads SQL_STATEMENT_TIMEOUT (Go duration, 1s..1h),
-// SQL_MAX_ROWS (1..1 000 000) and SQL_MAX_BYTES (1 KiB..1 GiB). The
+// SQL_MAX_ROWS (1..1 000 000), SQL_MAX_BYTES (1 KiB..1 GiB) and
+// SQL_MAX_CONCURRENT_REQUESTS (1..1000). The
 // timeout must end before the HTTP write timeout, so the caller always
 // gets the answer that says so.
 func loadSQL(getenv func(string) string, write time.Duration) (SQL, error) {
-	s := SQL{StatementTimeout: defaultSQLTimeout, MaxRows: defaultSQLMaxRows, MaxBytes: defaultSQLMaxBytes}
+	s := SQL{StatementTimeout: defaultSQLTimeout, MaxRows: defaultSQLMaxRows, MaxBytes: defaultSQLMaxBytes, MaxConcurrent: defaultSQLConcurrent}
 	if v := getenv("SQL_STATEMENT_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Second || d > time.Hour {
@@ -51,6 +58,13 @@ func loadSQL(getenv func(string) string, write time.Duration) (SQL, error) {
 			return s, fmt.Errorf("SQL_MAX_BYTES: must be a whole number of bytes 1024..1073741824, got %q", v)
 		}
 		s.MaxBytes = n
+	}
+	if v := getenv("SQL_MAX_CONCURRENT_REQUESTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return s, fmt.Errorf("SQL_MAX_CONCURRENT_REQUESTS: must be a whole number 1..1000, got %q", v)
+		}
+		s.MaxConcurrent = n
 	}
 	return s, nil
 }

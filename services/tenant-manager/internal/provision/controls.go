@@ -24,6 +24,10 @@ type ControlSettings struct {
 	// AnonStatementTimeout and AuthenticatedStatementTimeout are the API
 	// roles' statement_timeout inside each tenant database (0: none).
 	AnonStatementTimeout, AuthenticatedStatementTimeout time.Duration
+	// ServiceRoleStatementTimeout is service_role's (0: none): its key
+	// reaches the database with BYPASSRLS, so it must not run forever
+	// either.
+	ServiceRoleStatementTimeout time.Duration
 	// LogRetentionDays is the tenant log groups' retention; RetainLogGroups
 	// keeps them when their project goes.
 	LogRetentionDays int
@@ -38,13 +42,14 @@ const (
 
 // DefaultControlSettings are the settings when no variable is set.
 func DefaultControlSettings() ControlSettings {
-	return ControlSettings{ConnectionLimit: 20, AnonStatementTimeout: 3 * time.Second, AuthenticatedStatementTimeout: 8 * time.Second, LogRetentionDays: 30}
+	return ControlSettings{ConnectionLimit: 20, AnonStatementTimeout: 3 * time.Second, AuthenticatedStatementTimeout: 8 * time.Second, ServiceRoleStatementTimeout: time.Minute, LogRetentionDays: 30}
 }
 
 // ControlSettingsFromEnv reads TENANT_LAMBDA_RESERVED_CONCURRENCY (default
 // 0 = none), TENANT_DB_CONNECTION_LIMIT (20; -1 = none),
 // TENANT_ANON_STATEMENT_TIMEOUT (3s), TENANT_AUTHENTICATED_STATEMENT_TIMEOUT
-// (8s; 0 = none), TENANT_LOG_RETENTION_DAYS (30) and
+// (8s), TENANT_SERVICE_ROLE_STATEMENT_TIMEOUT (60s; 0 = none),
+// TENANT_LOG_RETENTION_DAYS (30) and
 // TENANT_LOG_GROUP_ON_DELETE (delete | retain).
 func ControlSettingsFromEnv(getenv func(string) string) (ControlSettings, error) {
 	c := DefaultControlSettings()
@@ -84,6 +89,9 @@ func ControlSettingsFromEnv(getenv func(string) string) (ControlSettings, error)
 		return c, err
 	}
 	if c.AuthenticatedStatementTimeout, err = duration("TENANT_AUTHENTICATED_STATEMENT_TIMEOUT", c.AuthenticatedStatementTimeout); err != nil {
+		return c, err
+	}
+	if c.ServiceRoleStatementTimeout, err = duration("TENANT_SERVICE_ROLE_STATEMENT_TIMEOUT", c.ServiceRoleStatementTimeout); err != nil {
 		return c, err
 	}
 	if c.LogRetentionDays, err = integer("TENANT_LOG_RETENTION_DAYS", c.LogRetentionDays, 1, 3653); err != nil {
@@ -197,6 +205,7 @@ func (s *Service) concurrencyFor(c store.Controls) int {
 func (s *Service) guards() worker.Guards {
 	return worker.Guards{ConnectionLimit: s.Controls.ConnectionLimit, StatementTimeouts: map[string]time.Duration{
 		"anon": s.Controls.AnonStatementTimeout, "authenticated": s.Controls.AuthenticatedStatementTimeout,
+		"service_role": s.Controls.ServiceRoleStatementTimeout,
 	}}
 }
 
@@ -256,8 +265,8 @@ func (s *Service) publishControls(ctx context.Context, projectID string, c store
 	if len(failed) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("the change is stored, but Redis could not be updated (%s): gateways apply it when their cached configuration document expires (at most %d s) and Redis answers again",
-		strings.Join(failed, ", "), int(s.rotation().GatewayCacheTTL.Seconds()))
+	return fmt.Sprintf("the change is stored, but Redis could not be updated (%s): gateways apply it when their cached configuration document expires (at most %d s) and Redis answers again; the control hash is rewritten by the tenant-manager within %d s of Redis answering again",
+		strings.Join(failed, ", "), int(s.rotation().GatewayCacheTTL.Seconds()), int(ControlSyncInterval.Seconds()))
 }
 
 // Transition is the outcome of Pause and Restore.

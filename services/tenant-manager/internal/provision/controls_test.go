@@ -11,11 +11,11 @@ func TestControlSettingsFromEnv(t *testing.T) {
 	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
 	c, err := ControlSettingsFromEnv(env(nil))
 	require.NoError(t, err)
-	require.Equal(t, ControlSettings{ConnectionLimit: 20, AnonStatementTimeout: 3 * time.Second, AuthenticatedStatementTimeout: 8 * time.Second, LogRetentionDays: 30}, c)
+	require.Equal(t, ControlSettings{ConnectionLimit: 20, AnonStatementTimeout: 3 * time.Second, AuthenticatedStatementTimeout: 8 * time.Second, ServiceRoleStatementTimeout: time.Minute, LogRetentionDays: 30}, c)
 
 	c, err = ControlSettingsFromEnv(env(map[string]string{
 		"TENANT_LAMBDA_RESERVED_CONCURRENCY": "10", "TENANT_DB_CONNECTION_LIMIT": "-1",
-		"TENANT_ANON_STATEMENT_TIMEOUT": "0", "TENANT_AUTHENTICATED_STATEMENT_TIMEOUT": "1m",
+		"TENANT_ANON_STATEMENT_TIMEOUT": "0", "TENANT_AUTHENTICATED_STATEMENT_TIMEOUT": "1m", "TENANT_SERVICE_ROLE_STATEMENT_TIMEOUT": "0",
 		"TENANT_LOG_RETENTION_DAYS": "365", "TENANT_LOG_GROUP_ON_DELETE": "retain",
 	}))
 	require.NoError(t, err)
@@ -26,6 +26,7 @@ func TestControlSettingsFromEnv(t *testing.T) {
 		"TENANT_DB_CONNECTION_LIMIT":             "0",
 		"TENANT_ANON_STATEMENT_TIMEOUT":          "3",
 		"TENANT_AUTHENTICATED_STATEMENT_TIMEOUT": "-1s",
+		"TENANT_SERVICE_ROLE_STATEMENT_TIMEOUT":  "forever",
 		"TENANT_LOG_RETENTION_DAYS":              "31",
 		"TENANT_LOG_GROUP_ON_DELETE":             "keep",
 	} {

@@ -69,7 +69,7 @@ func (s *Service) ApplyMigration(ctx context.Context, projectID, sql, name, idem
 	fail := func(err error) (Migration, error) {
 		sess.broken = sess.broken || ctx.Err() != nil
 		// release rolls the transaction back.
-		return Migration{}, s.sqlError(ctx, err)
+		return Migration{}, s.sqlError(ctx, sess, err)
 	}
 	if _, err := pc.Exec(ctx, "BEGIN; "+migrationTable).ReadAll(); err != nil {
 		return fail(err)
@@ -89,15 +89,32 @@ func (s *Service) ApplyMigration(ctx context.Context, projectID, sql, name, idem
 		return fail(err)
 	}
 	version := nextVersion(time.Now(), newest)
+	// The transaction's id, to tell afterwards that the SQL ran in this
+	// transaction to its end: a COMMIT; BEGIN the splitter missed would
+	// leave a transaction open, but another one.
+	var xact string
+	if err := conn.QueryRow(ctx, "SELECT pg_current_xact_id()::text").Scan(&xact); err != nil {
+		return fail(err)
+	}
 
 	if _, err := pc.Exec(ctx, sql).ReadAll(); err != nil {
 		return fail(err)
 	}
 	// The statement check above keeps transaction control out; this is
 	// the server's word that the SQL did not end the transaction anyway.
+	// Closing the session rolls back whatever transaction is open.
+	ended := badRequest("transaction_control", "the migration ended its transaction; it must not begin, end or split transactions (what it ran before that point may stand; nothing after it was kept or recorded)")
 	if pc.TxStatus() != 'T' {
 		sess.broken = true
-		return Migration{}, badRequest("transaction_control", "the migration ended its transaction; it must not begin, end or split transactions")
+		return Migration{}, ended
+	}
+	var after string
+	if err := conn.QueryRow(ctx, "SELECT pg_current_xact_id()::text").Scan(&after); err != nil {
+		return fail(err)
+	}
+	if after != xact {
+		sess.broken = true
+		return Migration{}, ended
 	}
 	texts := make([]string, len(stmts))
 	for i, st := range stmts {
@@ -127,8 +144,8 @@ func (s *Service) ApplyMigration(ctx context.Context, projectID, sql, name, idem
 	return Migration{Version: version, Name: namePtr}, nil
 }
 
-// ListMigrations lists the recorded migrations, oldest first; none when
-// the history table does not exist yet.
+// ListMigrations lists the recorded migrations, oldest first (at most
+// catalogMaxRows); none when the history table does not exist yet.
 func (s *Service) ListMigrations(ctx context.Context, projectID string) ([]Migration, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.Limits.StatementTimeout)
 	defer cancel()
@@ -141,16 +158,18 @@ func (s *Service) ListMigrations(ctx context.Context, projectID string) ([]Migra
 	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
 		sess.broken = ctx.Err() != nil
-		return nil, s.sqlError(ctx, err)
+		return nil, s.sqlError(ctx, sess, err)
 	}
 	out := []Migration{}
 	if !exists {
 		return out, nil
 	}
-	rows, err := conn.Query(ctx, "SELECT version, name FROM supabase_migrations.schema_migrations ORDER BY version")
+	// The owner can write any rows into the history table: bounded like
+	// the catalog listings (versions and names Supabase makes are short).
+	rows, err := conn.Query(ctx, "SELECT left(version, 255), left(name, 255) FROM supabase_migrations.schema_migrations ORDER BY version"+catalogLimit)
 	if err != nil {
 		sess.broken = ctx.Err() != nil
-		return nil, s.sqlError(ctx, err)
+		return nil, s.sqlError(ctx, sess, err)
 	}
 	out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Migration, error) {
 		var m Migration
@@ -158,7 +177,7 @@ func (s *Service) ListMigrations(ctx context.Context, projectID string) ([]Migra
 	})
 	if err != nil {
 		sess.broken = ctx.Err() != nil
-		return nil, s.sqlError(ctx, err)
+		return nil, s.sqlError(ctx, sess, err)
 	}
 	return out, nil
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Result is a query's answer: the JSON array of the last statement's rows.
@@ -18,20 +17,16 @@ type Result struct {
 
 // collector keeps the rows of the result being read, within the caps.
 type collector struct {
-	lim   *Service
-	types *pgtype.Map
-	buf   []byte
-	rows  int
+	lim  *Service
+	buf  []byte
+	rows int
 }
 
 // read reads one result set (the previous one is dropped: the answer is
 // the last statement's rows). Past a cap it stops at once: the caller
 // then closes the connection rather than drain the rest.
 func (c *collector) read(rr *pgconn.ResultReader) (capped bool, err error) {
-	if c.types == nil {
-		c.types = pgtype.NewMap()
-	}
-	enc := newRowEncoder(rr.FieldDescriptions(), c.types)
+	enc := newRowEncoder(rr.FieldDescriptions())
 	c.buf = append(c.buf[:0], '[')
 	c.rows = 0
 	for rr.NextRow() {
@@ -43,10 +38,11 @@ func (c *collector) read(rr *pgconn.ResultReader) (capped bool, err error) {
 		if c.rows > 1 {
 			c.buf = append(c.buf, ',')
 		}
-		c.buf = enc.appendRow(c.buf, rr.Values())
-		if int64(len(c.buf)) > c.lim.Limits.MaxBytes {
-			return true, &Error{Status: http.StatusBadRequest, Code: "result_too_large",
-				Msg: fmt.Sprintf("a statement's rows exceed %d bytes of JSON (SQL_MAX_BYTES); select fewer columns or rows", c.lim.Limits.MaxBytes)}
+		var ok bool
+		// The answer's closing bracket needs one more byte.
+		if c.buf, ok = enc.appendRow(c.buf, rr.Values(), int(c.lim.Limits.MaxBytes)-1); !ok {
+			c.buf = nil
+			return true, c.lim.tooLarge()
 		}
 	}
 	_, err = rr.Close()
@@ -92,6 +88,9 @@ func (s *Service) Query(ctx context.Context, projectID, sql string, params []jso
 	if readOnly {
 		return s.ReadOnlyQuery(ctx, projectID, sql, params)
 	}
+	if err := checkParameters(len(params)); err != nil {
+		return Result{}, err
+	}
 	values, err := textParams(params)
 	if err != nil {
 		return Result{}, err
@@ -109,7 +108,7 @@ func (s *Service) Query(ctx context.Context, projectID, sql string, params []jso
 		capped, err := col.read(pc.ExecParams(ctx, sql, values, nil, nil, nil))
 		if err != nil {
 			sess.broken = capped || ctx.Err() != nil
-			return Result{}, s.sqlError(ctx, err)
+			return Result{}, s.sqlError(ctx, sess, err)
 		}
 	} else {
 		mrr := pc.Exec(ctx, sql)
@@ -120,12 +119,12 @@ func (s *Service) Query(ctx context.Context, projectID, sql string, params []jso
 				if !capped {
 					_ = mrr.Close()
 				}
-				return Result{}, s.sqlError(ctx, err)
+				return Result{}, s.sqlError(ctx, sess, err)
 			}
 		}
 		if err := mrr.Close(); err != nil {
 			sess.broken = ctx.Err() != nil
-			return Result{}, s.sqlError(ctx, err)
+			return Result{}, s.sqlError(ctx, sess, err)
 		}
 	}
 	// A transaction the SQL left open is rolled back at release: nothing
@@ -153,6 +152,9 @@ func notifyReload(ctx context.Context, pc *pgconn.PgConn) error {
 // through the extended protocol, which takes one statement only: a
 // "COMMIT; …" cannot leave the transaction.
 func (s *Service) ReadOnlyQuery(ctx context.Context, projectID, sql string, params []json.RawMessage) (Result, error) {
+	if err := checkParameters(len(params)); err != nil {
+		return Result{}, err
+	}
 	values, err := textParams(params)
 	if err != nil {
 		return Result{}, err
@@ -167,17 +169,17 @@ func (s *Service) ReadOnlyQuery(ctx context.Context, projectID, sql string, para
 	pc := sess.c.Conn().PgConn()
 	if _, err := pc.Exec(ctx, "BEGIN TRANSACTION READ ONLY; SELECT 1").ReadAll(); err != nil {
 		sess.broken = true
-		return Result{}, s.sqlError(ctx, err)
+		return Result{}, s.sqlError(ctx, sess, err)
 	}
 	col := &collector{lim: s}
 	capped, err := col.read(pc.ExecParams(ctx, sql, values, nil, nil, nil))
 	if err != nil {
 		sess.broken = capped || ctx.Err() != nil
-		return Result{}, s.sqlError(ctx, err)
+		return Result{}, s.sqlError(ctx, sess, err)
 	}
 	if _, err := pc.Exec(ctx, "ROLLBACK").ReadAll(); err != nil {
 		sess.broken = true
-		return Result{}, s.sqlError(ctx, err)
+		return Result{}, s.sqlError(ctx, sess, err)
 	}
 	return col.result(), nil
 }

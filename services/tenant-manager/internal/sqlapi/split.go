@@ -26,7 +26,13 @@ func splitStatements(sql string) []statement {
 		out   []statement
 		start = 0
 		cur   statement
-		depth = 0 // BEGIN/CASE … END nesting inside a CREATE statement
+		// depth is the nesting inside a BEGIN ATOMIC … END function body
+		// (CASE … END within it); only such a body holds semicolons that
+		// do not end the statement. A BEGIN elsewhere (a column named
+		// begin) is no body.
+		depth  = 0
+		parens = 0
+		prev   = ""
 	)
 	flush := func(end int) {
 		text := strings.TrimSpace(sql[start:end])
@@ -35,7 +41,7 @@ func splitStatements(sql string) []statement {
 			out = append(out, cur)
 		}
 		cur = statement{}
-		depth = 0
+		depth, parens, prev = 0, 0, ""
 	}
 	n := len(sql)
 	for i := 0; i < n; {
@@ -87,6 +93,14 @@ func splitStatements(sql string) []statement {
 			} else {
 				i++
 			}
+		case c == '(':
+			parens++
+			i++
+		case c == ')':
+			if parens > 0 {
+				parens--
+			}
+			i++
 		case c == ';' && depth == 0:
 			flush(i)
 			i++
@@ -109,15 +123,16 @@ func splitStatements(sql string) []statement {
 				cur.HasInto = true
 			}
 			if len(cur.Words) > 0 && cur.Words[0] == "CREATE" {
-				switch word {
-				case "BEGIN", "CASE":
+				switch {
+				case word == "ATOMIC" && prev == "BEGIN" && parens == 0 && depth == 0:
+					depth = 1
+				case word == "CASE" && depth > 0:
 					depth++
-				case "END":
-					if depth > 0 {
-						depth--
-					}
+				case word == "END" && depth > 0:
+					depth--
 				}
 			}
+			prev = word
 			i = j
 		default:
 			i++

@@ -51,6 +51,11 @@ func TestTransactionControl(t *testing.T) {
 		"commit prepared 'x'":           "COMMIT",
 		"create table a(); -- comment\n  Commit  ;":       "COMMIT",
 		"select 1;\n/* multi\nline */ rollback and chain": "ROLLBACK",
+		// A column named begin opens no BEGIN ATOMIC body.
+		"create table a(begin int); commit; begin; create table b(x int); select 1/0":    "COMMIT",
+		"create table a(begin int); begin;":                                              "BEGIN",
+		"create function f(begin atomic) returns int language sql as 'select 1'; commit": "COMMIT",
+		"create table c(x int, begin int, y int, case_ int); end":                        "END",
 	}
 	for sql, want := range refused {
 		require.Equal(t, want, transactionControl(splitStatements(sql)), sql)

@@ -59,6 +59,10 @@ type Service struct {
 
 	mu    sync.Mutex
 	pools map[string]*ownerPool // by project id
+
+	slotsOnce sync.Once
+	slots     chan struct{} // one per running SQL request
+	frames    sync.Map      // *pgproto3.Frontend -> *frameWatch
 }
 
 type ownerPool struct {
@@ -196,6 +200,12 @@ func (s *Service) pool(ctx context.Context, projectID string, w *worker.Worker, 
 	// named ones, which a statement cache would still believe in.
 	cc.DefaultQueryExecMode = pgx.QueryExecModeExec
 	cc.StatementCacheCapacity, cc.DescriptionCacheCapacity = 0, 0
+	// pgx would otherwise accept messages up to 1 GiB: a single huge
+	// value (or notice, or error text) would be buffered whole before any
+	// check of ours ran.
+	cc.MaxProtocolMessageBodyLen = s.wireLimit()
+	cc.BuildFrontend = s.buildFrontend
+	cfg.BeforeClose = func(c *pgx.Conn) { s.forgetConn(c.PgConn()) }
 	// A cancelled request cancels its statement on the server (the
 	// default only closes the socket, leaving the statement running).
 	cc.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
@@ -229,11 +239,23 @@ func isLoginRefused(err error) bool {
 
 // session is one owner connection for one request.
 type session struct {
+	s      *Service
 	c      *pgxpool.Conn
 	broken bool
+	done   func()      // gives the request's slot back
+	stop   func() bool // disarms the termination at the deadline
 }
 
-func (s *Service) acquire(ctx context.Context, projectID string) (*session, error) {
+func (s *Service) acquire(ctx context.Context, projectID string) (sess *session, err error) {
+	done, err := s.takeSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			done()
+		}
+	}()
 	w, err := s.project(ctx, projectID)
 	if err != nil {
 		return nil, err
@@ -259,7 +281,19 @@ func (s *Service) acquire(ctx context.Context, projectID string) (*session, erro
 		}
 		return nil, err
 	}
-	return &session{c: c}, nil
+	// A cancel request alone does not end every statement (PL/pgSQL can
+	// catch it, the SQL can lift its own timeout): once the request's
+	// deadline passes or its caller goes, the master terminates the
+	// backend, which nothing in the session can catch.
+	pid := c.Conn().PgConn().PID()
+	stop := context.AfterFunc(ctx, func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := w.TerminateOwnerSession(tctx, projectID, pid); err != nil {
+			s.Log.Warn("ending an SQL session past its deadline failed; the periodic sweep ends it", "project_id", projectID, "error", err.Error())
+		}
+	})
+	return &session{s: s, c: c, done: done, stop: stop}, nil
 }
 
 // release hands the connection back clean: an open transaction rolled
@@ -268,6 +302,11 @@ func (s *Service) acquire(ctx context.Context, projectID string) (*session, erro
 // request starts from the login's defaults. A connection that cannot be
 // cleaned, or whose request was cut off, is closed instead.
 func (s *session) release() {
+	defer s.done()
+	if s.stop != nil && !s.stop() {
+		// Being terminated: never hand it to the next request.
+		s.broken = true
+	}
 	pc := s.c.Conn().PgConn()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -285,6 +324,7 @@ func (s *session) release() {
 		return
 	}
 	conn := s.c.Hijack()
+	s.s.forgetConn(pc)
 	if pc.IsBusy() {
 		_ = pc.CancelRequest(ctx)
 	}
@@ -297,33 +337,29 @@ func timeoutError(d time.Duration) *Error {
 }
 
 // sqlError turns what the server said about the caller's SQL into the
-// caller's answer; other failures stay internal.
-func (s *Service) sqlError(ctx context.Context, err error) error {
+// caller's answer. Every server error is the caller's (its SQL can raise
+// any SQLSTATE, XX000 and 57P01 included), answered 400 with the text
+// bounded, except a cancelled statement (408) and no free connection
+// (503); a request whose deadline passed is 408 whatever the connection
+// reported (its backend is terminated then). Other failures stay
+// internal, and none carries tenant-chosen text into the log.
+func (s *Service) sqlError(ctx context.Context, sess *session, err error) error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
+	if isWireTooLarge(err) || (sess != nil && s.exceededWire(sess.c.Conn().PgConn())) {
+		return s.wireTooLarge()
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch {
-		case pgErr.Code == "57014":
+		case pgErr.Code == "57014" || ctx.Err() != nil:
 			return timeoutError(s.Limits.StatementTimeout)
 		case pgErr.Code == "53300":
 			return &Error{Status: http.StatusServiceUnavailable, Code: "too_many_connections", Msg: "the project's database has no free connection for SQL now; retry"}
-		case pgErr.Code[:2] == "08" || pgErr.Code[:3] == "57P" || pgErr.Code[:2] == "58" || pgErr.Code == "XX000":
-			return err
 		}
-		msg := fmt.Sprintf("%s: %s (SQLSTATE %s)", pgErr.Severity, pgErr.Message, pgErr.Code)
-		if pgErr.Detail != "" {
-			msg += "; detail: " + pgErr.Detail
-		}
-		if pgErr.Hint != "" {
-			msg += "; hint: " + pgErr.Hint
-		}
-		if pgErr.Position > 0 {
-			msg += "; at character " + strconv.Itoa(int(pgErr.Position))
-		}
-		return &Error{Status: http.StatusBadRequest, Code: "sql_error", Msg: msg}
+		return &Error{Status: http.StatusBadRequest, Code: "sql_error", Msg: pgErrorMessage(pgErr)}
 	}
 	if ctx.Err() != nil {
 		return timeoutError(s.Limits.StatementTimeout)

@@ -2,6 +2,7 @@ package sqlapi
 
 import (
 	"encoding/json"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -12,15 +13,19 @@ import (
 // one-dimensional arrays of those as JSON arrays, NULL as null, and every
 // other type as its PostgreSQL text form (a string), which is how the
 // Supabase query endpoint answers for dates, uuids, bytea and the like.
+//
+// Every encoder works against a byte budget and stops as soon as the JSON
+// would pass it: a value is never decoded into Go values first, so the
+// memory a row takes is its wire message plus at most the budget.
 type rowEncoder struct {
-	keys  [][]byte // JSON-encoded column names followed by ':'
-	oids  []uint32
-	skip  []bool // a later column has the same name: the last one wins
-	types *pgtype.Map
+	keys    [][]byte // JSON-encoded column names followed by ':'
+	oids    []uint32
+	skip    []bool // a later column has the same name: the last one wins
+	scratch []byte // one unescaped array element
 }
 
-func newRowEncoder(fields []pgconn.FieldDescription, types *pgtype.Map) *rowEncoder {
-	e := &rowEncoder{types: types}
+func newRowEncoder(fields []pgconn.FieldDescription) *rowEncoder {
+	e := &rowEncoder{}
 	last := map[string]int{}
 	for i, f := range fields {
 		last[f.Name] = i
@@ -34,8 +39,9 @@ func newRowEncoder(fields []pgconn.FieldDescription, types *pgtype.Map) *rowEnco
 	return e
 }
 
-// appendRow appends one row as a JSON object to buf.
-func (e *rowEncoder) appendRow(buf []byte, values [][]byte) []byte {
+// appendRow appends one row as a JSON object to buf; false when the
+// object would make buf longer than limit (buf is then unusable).
+func (e *rowEncoder) appendRow(buf []byte, values [][]byte, limit int) ([]byte, bool) {
 	buf = append(buf, '{')
 	first := true
 	for i, v := range values {
@@ -46,84 +52,287 @@ func (e *rowEncoder) appendRow(buf []byte, values [][]byte) []byte {
 			buf = append(buf, ',')
 		}
 		first = false
+		if len(buf)+len(e.keys[i]) > limit {
+			return buf, false
+		}
 		buf = append(buf, e.keys[i]...)
-		buf = e.appendValue(buf, e.oids[i], v)
+		var ok bool
+		if buf, ok = e.appendValue(buf, e.oids[i], v, limit); !ok {
+			return buf, false
+		}
 	}
-	return append(buf, '}')
+	buf = append(buf, '}')
+	return buf, len(buf) <= limit
 }
 
-func (e *rowEncoder) appendValue(buf []byte, oid uint32, v []byte) []byte {
+// elemKind is how an array's elements are written.
+type elemKind int
+
+const (
+	elemBool elemKind = iota
+	elemInt
+	elemFloat
+	elemText
+	elemJSON
+)
+
+var arrayKinds = map[uint32]elemKind{
+	pgtype.BoolArrayOID: elemBool, pgtype.Int2ArrayOID: elemInt, pgtype.Int4ArrayOID: elemInt, pgtype.Int8ArrayOID: elemInt,
+	pgtype.Float4ArrayOID: elemFloat, pgtype.Float8ArrayOID: elemFloat, pgtype.NumericArrayOID: elemFloat,
+	pgtype.TextArrayOID: elemText, pgtype.VarcharArrayOID: elemText, pgtype.JSONArrayOID: elemJSON, pgtype.JSONBArrayOID: elemJSON,
+}
+
+func (e *rowEncoder) appendValue(buf []byte, oid uint32, v []byte, limit int) ([]byte, bool) {
 	if v == nil {
-		return append(buf, "null"...)
+		buf = append(buf, "null"...)
+		return buf, len(buf) <= limit
+	}
+	raw := func() ([]byte, bool) {
+		if len(buf)+len(v) > limit {
+			return buf, false
+		}
+		return append(buf, v...), true
 	}
 	switch oid {
 	case pgtype.BoolOID:
 		if len(v) == 1 && v[0] == 't' {
-			return append(buf, "true"...)
+			buf = append(buf, "true"...)
+		} else {
+			buf = append(buf, "false"...)
 		}
-		return append(buf, "false"...)
+		return buf, len(buf) <= limit
 	case pgtype.Int2OID, pgtype.Int4OID, pgtype.Int8OID, pgtype.OIDOID:
-		return append(buf, v...)
+		return raw()
 	case pgtype.Float4OID, pgtype.Float8OID, pgtype.NumericOID:
 		// NaN and ±Infinity have no JSON number form.
-		if !isJSONNumber(v) {
-			return appendString(buf, v)
+		if isJSONNumber(v) {
+			return raw()
 		}
-		return append(buf, v...)
 	case pgtype.JSONOID, pgtype.JSONBOID:
 		if json.Valid(v) {
-			return append(buf, v...)
+			return raw()
 		}
-		return appendString(buf, v)
-	case pgtype.BoolArrayOID, pgtype.Int2ArrayOID, pgtype.Int4ArrayOID, pgtype.Int8ArrayOID,
-		pgtype.Float4ArrayOID, pgtype.Float8ArrayOID, pgtype.NumericArrayOID,
-		pgtype.TextArrayOID, pgtype.VarcharArrayOID, pgtype.JSONArrayOID, pgtype.JSONBArrayOID:
-		if b, ok := e.array(oid, v); ok {
-			return append(buf, b...)
+	default:
+		if kind, ok := arrayKinds[oid]; ok {
+			start := len(buf)
+			out, res := e.appendArray(buf, kind, v, limit)
+			switch res {
+			case arrayDone:
+				return out, true
+			case arrayTooLarge:
+				return out, false
+			}
+			buf = out[:start]
 		}
 	}
-	return appendString(buf, v)
+	return appendString(buf, v, limit)
 }
 
-// array decodes a one-dimensional array; anything else (more dimensions,
-// NaN inside) stays text.
-func (e *rowEncoder) array(oid uint32, v []byte) ([]byte, bool) {
-	t, ok := e.types.TypeForOID(oid)
-	if !ok {
-		return nil, false
+type arrayResult int
+
+const (
+	arrayDone arrayResult = iota
+	arrayTooLarge
+	// arrayAsText: not a one-dimensional array with default bounds, or
+	// an element has no JSON form of its kind (NaN): the text form it is.
+	arrayAsText
+)
+
+// appendArray writes a one-dimensional array in PostgreSQL's text output
+// form ({a,"b c",NULL}) as a JSON array, element by element.
+func (e *rowEncoder) appendArray(buf []byte, kind elemKind, v []byte, limit int) ([]byte, arrayResult) {
+	n := len(v)
+	if n < 2 || v[0] != '{' || v[n-1] != '}' {
+		return buf, arrayAsText
 	}
-	val, err := t.Codec.DecodeValue(e.types, oid, pgtype.TextFormatCode, v)
-	if err != nil {
-		return nil, false
-	}
-	elems, ok := val.([]any)
-	if !ok {
-		return nil, false
-	}
-	for i, el := range elems {
-		switch x := el.(type) {
-		case pgtype.Numeric:
-			b, err := x.MarshalJSON()
-			if err != nil || !json.Valid(b) {
-				return nil, false
+	buf = append(buf, '[')
+	i := 1
+	first := true
+	for i < n-1 {
+		for i < n-1 && isArraySpace(v[i]) {
+			i++
+		}
+		if i >= n-1 {
+			break
+		}
+		quoted := false
+		e.scratch = e.scratch[:0]
+		switch v[i] {
+		case '{':
+			return buf, arrayAsText
+		case '"':
+			quoted = true
+			i++
+			for i < n-1 && v[i] != '"' {
+				if v[i] == '\\' && i+1 < n-1 {
+					i++
+				}
+				e.scratch = append(e.scratch, v[i])
+				i++
 			}
-			elems[i] = json.RawMessage(b)
-		case []any:
-			return nil, false
+			if i >= n-1 {
+				return buf, arrayAsText
+			}
+			i++ // closing quote
+			for i < n-1 && isArraySpace(v[i]) {
+				i++
+			}
+		default:
+			j := i
+			for j < n-1 && v[j] != ',' {
+				j++
+			}
+			k := j
+			for k > i && isArraySpace(v[k-1]) {
+				k--
+			}
+			e.scratch = append(e.scratch, v[i:k]...)
+			i = j
+		}
+		if i < n-1 {
+			if v[i] != ',' {
+				return buf, arrayAsText
+			}
+			i++
+		}
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		el := e.scratch
+		var ok bool
+		switch {
+		case !quoted && len(el) == 4 && (string(el) == "NULL" || string(el) == "null" || string(el) == "Null"):
+			buf = append(buf, "null"...)
+		case kind == elemBool:
+			if len(el) == 1 && el[0] == 't' {
+				buf = append(buf, "true"...)
+			} else {
+				buf = append(buf, "false"...)
+			}
+		case kind == elemInt || kind == elemFloat:
+			if !isJSONNumber(el) {
+				return buf, arrayAsText
+			}
+			buf = append(buf, el...)
+		case kind == elemJSON:
+			if !json.Valid(el) {
+				return buf, arrayAsText
+			}
+			buf = append(buf, el...)
+		default:
+			if buf, ok = appendString(buf, el, limit); !ok {
+				return buf, arrayTooLarge
+			}
+		}
+		if len(buf) > limit {
+			return buf, arrayTooLarge
 		}
 	}
-	b, err := json.Marshal(elems)
-	return b, err == nil
+	buf = append(buf, ']')
+	if len(buf) > limit {
+		return buf, arrayTooLarge
+	}
+	return buf, arrayDone
+}
+
+func isArraySpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
 }
 
 // isJSONNumber rejects forms ParseFloat accepts but JSON does not
 // ("Infinity", "NaN", "1.", ".5", "+1").
 func isJSONNumber(v []byte) bool {
-	var x json.Number
-	return json.Unmarshal(v, &x) == nil
+	i, n := 0, len(v)
+	if i < n && v[i] == '-' {
+		i++
+	}
+	if i >= n {
+		return false
+	}
+	if v[i] == '0' {
+		i++
+	} else if v[i] >= '1' && v[i] <= '9' {
+		for i < n && v[i] >= '0' && v[i] <= '9' {
+			i++
+		}
+	} else {
+		return false
+	}
+	if i < n && v[i] == '.' {
+		i++
+		d := i
+		for i < n && v[i] >= '0' && v[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	if i < n && (v[i] == 'e' || v[i] == 'E') {
+		i++
+		if i < n && (v[i] == '+' || v[i] == '-') {
+			i++
+		}
+		d := i
+		for i < n && v[i] >= '0' && v[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	return i == n
 }
 
-func appendString(buf []byte, v []byte) []byte {
-	b, _ := json.Marshal(string(v))
-	return append(buf, b...)
+const hexDigits = "0123456789abcdef"
+
+// appendString writes v as a JSON string, stopping once buf would pass
+// limit. Escaping grows a byte to at most six, so the check runs as it
+// goes rather than after; invalid UTF-8 becomes U+FFFD, as encoding/json
+// does.
+func appendString(buf []byte, v []byte, limit int) ([]byte, bool) {
+	if len(buf)+len(v)+2 > limit {
+		return buf, false
+	}
+	buf = append(buf, '"')
+	for i := 0; i < len(v); {
+		c := v[i]
+		switch {
+		case c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf:
+			buf = append(buf, c)
+			i++
+		case c == '"' || c == '\\':
+			buf = append(buf, '\\', c)
+			i++
+		case c == '\n':
+			buf = append(buf, '\\', 'n')
+			i++
+		case c == '\r':
+			buf = append(buf, '\\', 'r')
+			i++
+		case c == '\t':
+			buf = append(buf, '\\', 't')
+			i++
+		case c < 0x20:
+			buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			i++
+		default:
+			r, size := utf8.DecodeRune(v[i:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				buf = append(buf, `\ufffd`...)
+			case r == '\u2028' || r == '\u2029':
+				buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			default:
+				buf = append(buf, v[i:i+size]...)
+			}
+			i += size
+		}
+		if len(buf) >= limit {
+			return buf, false
+		}
+	}
+	buf = append(buf, '"')
+	return buf, len(buf) <= limit
 }

@@ -183,6 +183,11 @@ func (w *Worker) Provision(ctx context.Context, projectID, password string) erro
 
 // Deprovision drops what Provision made; every step tolerates a missing
 // object, so it also cleans up after a Provision that failed half-way.
+// Nothing a tenant can do from SQL keeps it from completing: the owner may
+// have marked its database a template or closed it to connections (both
+// undone first), and other tenants may have granted its roles privileges
+// in their databases or on their databases (revoked with DROP OWNED in
+// each database where the roles have dependencies).
 func (w *Worker) Deprovision(ctx context.Context, projectID string) error {
 	owner, auth, db := ident(OwnerRole(projectID)), ident(AuthenticatorRole(projectID)), ident(DatabaseName(projectID))
 	conn, err := w.Pool.Acquire(ctx)
@@ -190,33 +195,129 @@ func (w *Worker) Deprovision(ctx context.Context, projectID string) error {
 		return err
 	}
 	defer conn.Release()
-	var dbExists, ownerExists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1), EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2)",
-		DatabaseName(projectID), OwnerRole(projectID)).Scan(&dbExists, &ownerExists); err != nil {
+	var dbExists, ownerExists, authExists bool
+	var master string
+	var version int
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1), EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2),
+			EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $3), current_user, current_setting('server_version_num')::int`,
+		DatabaseName(projectID), OwnerRole(projectID), AuthenticatorRole(projectID)).Scan(&dbExists, &ownerExists, &authExists, &master, &version); err != nil {
 		return err
 	}
 	var stmts []string
+	// The roles' privileges (not only SET), which DROP OWNED BY and
+	// terminating their sessions require; the master holds ADMIN on both,
+	// which DROP ROLE needs anyway.
+	for _, r := range []struct {
+		name   string
+		exists bool
+	}{{owner, ownerExists}, {auth, authExists}} {
+		if r.exists {
+			grant := "GRANT " + r.name + " TO " + ident(master)
+			if version >= 160000 {
+				grant += " WITH INHERIT TRUE"
+			}
+			stmts = append(stmts, grant)
+		}
+	}
 	if dbExists && ownerExists {
 		// No new sessions, end the tenant's open ones (a frozen Lambda may
-		// hold some), then drop as the owner.
+		// hold some), then drop; FORCE ends whatever session got in
+		// between.
 		stmts = append(stmts,
 			"SET ROLE "+owner,
 			"REVOKE CONNECT ON DATABASE "+db+" FROM "+auth,
+			"ALTER DATABASE "+db+" IS_TEMPLATE false ALLOW_CONNECTIONS true",
 			"RESET ROLE",
 			"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "+literal(DatabaseName(projectID))+" AND pid <> pg_backend_pid()",
-			"SET ROLE "+owner,
-			"DROP DATABASE IF EXISTS "+db,
-			"RESET ROLE",
+			// As the master, which now holds the privileges of the owner
+			// (so may drop its database) and of both roles (so FORCE may
+			// end their sessions).
+			"DROP DATABASE IF EXISTS "+db+" WITH (FORCE)",
 		)
 	} else if dbExists {
 		stmts = append(stmts, "DROP DATABASE IF EXISTS "+db)
 	}
-	stmts = append(stmts, "DROP ROLE IF EXISTS "+auth, "DROP ROLE IF EXISTS "+owner)
 	for _, s := range stmts {
 		err := execRetry(ctx, conn, s)
 		if err != nil {
 			_, _ = conn.Exec(ctx, "RESET ROLE")
 			return fmt.Errorf("worker %s: %s: %w", w.ID, redact(s), err)
+		}
+	}
+	var roles []string
+	if authExists {
+		roles = append(roles, auth)
+	}
+	if ownerExists {
+		roles = append(roles, owner)
+	}
+	if len(roles) > 0 {
+		if err := w.dropOwned(ctx, conn, projectID, master, strings.Join(roles, ", ")); err != nil {
+			return err
+		}
+	}
+	for _, s := range []string{"DROP ROLE IF EXISTS " + auth, "DROP ROLE IF EXISTS " + owner} {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			return fmt.Errorf("worker %s: %s: %w", w.ID, s, err)
+		}
+	}
+	return nil
+}
+
+// dropOwned removes every dependency of the project's roles: privileges
+// on shared objects (another tenant's GRANT CONNECT ON DATABASE) go with
+// DROP OWNED in any database, privileges and objects inside a database
+// only with DROP OWNED there. A database the master cannot enter (its
+// owner revoked the master's CONNECT or disallowed connections) is
+// reopened as its owner first, which the master may become.
+func (w *Worker) dropOwned(ctx context.Context, conn *pgxpool.Conn, projectID, master, roles string) error {
+	stmt := "DROP OWNED BY " + roles
+	if _, err := conn.Exec(ctx, stmt); err != nil {
+		return fmt.Errorf("worker %s: %s: %w", w.ID, stmt, err)
+	}
+	rows, err := conn.Query(ctx, `SELECT DISTINCT d.datname, pg_get_userbyid(d.datdba), pg_has_role(d.datdba, 'SET')
+		FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+		WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid IN (SELECT oid FROM pg_roles WHERE rolname IN ($1, $2))
+		  AND d.datname <> current_database()`, OwnerRole(projectID), AuthenticatorRole(projectID))
+	if err != nil {
+		return fmt.Errorf("worker %s: finding the dependencies of %s: %w", w.ID, roles, err)
+	}
+	type dep struct {
+		name, owner string
+		canSet      bool
+	}
+	deps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (dep, error) {
+		var d dep
+		return d, r.Scan(&d.name, &d.owner, &d.canSet)
+	})
+	if err != nil {
+		return fmt.Errorf("worker %s: finding the dependencies of %s: %w", w.ID, roles, err)
+	}
+	for _, d := range deps {
+		c, err := w.Connect(ctx, d.name)
+		if err != nil && d.canSet {
+			for _, s := range []string{"SET ROLE " + ident(d.owner), "ALTER DATABASE " + ident(d.name) + " ALLOW_CONNECTIONS true",
+				"GRANT CONNECT ON DATABASE " + ident(d.name) + " TO " + ident(master), "RESET ROLE"} {
+				if _, err := conn.Exec(ctx, s); err != nil {
+					_, _ = conn.Exec(ctx, "RESET ROLE")
+					return fmt.Errorf("worker %s: reopening database %s to drop what %s hold there: %s: %w", w.ID, d.name, roles, s, err)
+				}
+			}
+			c, err = w.Connect(ctx, d.name)
+		}
+		if err != nil {
+			return fmt.Errorf("worker %s: connecting to %s to drop what %s hold there: %w", w.ID, d.name, roles, err)
+		}
+		// The database's own settings (read-only by default, a role to
+		// switch to) are its owner's to choose: not in the way here.
+		for _, s := range []string{"RESET ROLE", "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE", stmt} {
+			if _, err = c.Exec(ctx, s); err != nil {
+				break
+			}
+		}
+		c.Close(ctx)
+		if err != nil {
+			return fmt.Errorf("worker %s: in %s: %s: %w", w.ID, d.name, stmt, err)
 		}
 	}
 	return nil
