@@ -201,6 +201,7 @@ type TenantDatabase struct {
 	ReservedConnections                  int `json:"reservedConnections"`
 	AnonStatementTimeoutSeconds          int `json:"anonStatementTimeoutSeconds"`
 	AuthenticatedStatementTimeoutSeconds int `json:"authenticatedStatementTimeoutSeconds"`
+	ServiceRoleStatementTimeoutSeconds   int `json:"serviceRoleStatementTimeoutSeconds"`
 }
 
 type Gateway struct {

@@ -38,7 +38,7 @@ func Default() Config {
 		EdgeFunctions: EdgeFunctions{MemoryMiB: 512, TimeoutSeconds: 150, KeepVersions: 5},
 		TenantDatabase: TenantDatabase{
 			ConnectionLimit: 4, ReservedConnections: 20,
-			AnonStatementTimeoutSeconds: 3, AuthenticatedStatementTimeoutSeconds: 8,
+			AnonStatementTimeoutSeconds: 3, AuthenticatedStatementTimeoutSeconds: 8, ServiceRoleStatementTimeoutSeconds: 60,
 		},
 		Gateway: Gateway{JwtTTLSeconds: 300, CacheTTLSeconds: 300, RateLimit: RateLimit{RPS: 100, Burst: 200}},
 		Logs:    Logs{RetentionDays: 30},

@@ -74,6 +74,7 @@ type TenantDatabaseSettings struct {
 	ConnectionLimit                      int
 	AnonStatementTimeoutSeconds          int
 	AuthenticatedStatementTimeoutSeconds int
+	ServiceRoleStatementTimeoutSeconds   int
 }
 
 type TenantManagerProps struct {
@@ -241,6 +242,7 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 			"TENANT_DB_CONNECTION_LIMIT":             num(props.Databases.ConnectionLimit),
 			"TENANT_ANON_STATEMENT_TIMEOUT":          str(fmt.Sprintf("%ds", props.Databases.AnonStatementTimeoutSeconds)),
 			"TENANT_AUTHENTICATED_STATEMENT_TIMEOUT": str(fmt.Sprintf("%ds", props.Databases.AuthenticatedStatementTimeoutSeconds)),
+			"TENANT_SERVICE_ROLE_STATEMENT_TIMEOUT":  str(fmt.Sprintf("%ds", props.Databases.ServiceRoleStatementTimeoutSeconds)),
 			"ALARM_TOPIC_ARN":                        props.AlarmTopic.TopicArn(),
 			"TENANT_ALARMS":                          str(alarmKinds(props.Alarms.Kinds)),
 			"TENANT_ALARM_5XX_THRESHOLD":             num(props.Alarms.Gateway5xxThreshold),

@@ -32,7 +32,7 @@ func TestTenantManager(t *testing.T) {
 			SubnetIDs:       jsii.String("subnet-a,subnet-b"), SecurityGroup: importedSG(stack, "FnSg", "sg-00000000000000002"),
 			MemoryMiB: 768, TimeoutSeconds: 20, ReservedConcurrency: ptr(3), LogRetentionDays: 14, RetainLogGroup: true,
 		},
-		Databases: TenantDatabaseSettings{ConnectionLimit: 6, AnonStatementTimeoutSeconds: 2, AuthenticatedStatementTimeoutSeconds: 9},
+		Databases: TenantDatabaseSettings{ConnectionLimit: 6, AnonStatementTimeoutSeconds: 2, AuthenticatedStatementTimeoutSeconds: 9, ServiceRoleStatementTimeoutSeconds: 45},
 		EdgeFunctions: EdgeFunctionSettings{
 			ImageURI:        jsii.String("111111111111.dkr.ecr.us-east-1.amazonaws.com/assets:edge"),
 			ImageRepository: awsecr.Repository_FromRepositoryName(stack, jsii.String("EdgeRepo"), jsii.String("edge-assets")),
@@ -61,7 +61,7 @@ func TestTenantManager(t *testing.T) {
 			"CONFIG_SERVICE_URL": "http://tenant-manager.kong.local:8081", "LISTEN_ADDR": ":8080", "INTERNAL_LISTEN_ADDR": ":8081",
 			"GATEWAY_ROLE_ARN":                   "arn:aws:iam::111111111111:role/gateway",
 			"TENANT_LAMBDA_RESERVED_CONCURRENCY": "3", "TENANT_LOG_RETENTION_DAYS": "14", "TENANT_LOG_GROUP_ON_DELETE": "retain",
-			"TENANT_DB_CONNECTION_LIMIT": "6", "TENANT_ANON_STATEMENT_TIMEOUT": "2s", "TENANT_AUTHENTICATED_STATEMENT_TIMEOUT": "9s",
+			"TENANT_DB_CONNECTION_LIMIT": "6", "TENANT_ANON_STATEMENT_TIMEOUT": "2s", "TENANT_AUTHENTICATED_STATEMENT_TIMEOUT": "9s", "TENANT_SERVICE_ROLE_STATEMENT_TIMEOUT": "45s",
 			"ALARM_TOPIC_ARN": "arn:aws:sns:us-east-1:111111111111:alarms", "TENANT_ALARMS": "gateway-5xx,lambda-errors",
 			"TENANT_ALARM_5XX_THRESHOLD": "12", "TENANT_ALARM_ERRORS_THRESHOLD": "3", "TENANT_ALARM_THROTTLES_THRESHOLD": "2",
 			"TENANT_ALARM_DURATION_RATIO": "0.75", "GATEWAY_METRICS_NAMESPACE": "Supabase/Gateway", "GOMEMLIMIT": "409MiB",

@@ -192,6 +192,7 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 			ConnectionLimit:                      cfg.TenantDatabase.ConnectionLimit,
 			AnonStatementTimeoutSeconds:          cfg.TenantDatabase.AnonStatementTimeoutSeconds,
 			AuthenticatedStatementTimeoutSeconds: cfg.TenantDatabase.AuthenticatedStatementTimeoutSeconds,
+			ServiceRoleStatementTimeoutSeconds:   cfg.TenantDatabase.ServiceRoleStatementTimeoutSeconds,
 		},
 		JwtTTLSeconds: cfg.Gateway.JwtTTLSeconds, GatewayCacheTTLSeconds: cfg.Gateway.CacheTTLSeconds,
 		GatewayRole: iam.KongTaskRole, AdminToken: secrets.AdminToken, EncryptionKey: secrets.EncryptionKey,
