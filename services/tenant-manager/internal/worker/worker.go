@@ -228,7 +228,11 @@ func (w *Worker) Deprovision(ctx context.Context, projectID string) error {
 			"REVOKE CONNECT ON DATABASE "+db+" FROM "+auth,
 			"ALTER DATABASE "+db+" IS_TEMPLATE false ALLOW_CONNECTIONS true",
 			"RESET ROLE",
-			"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "+literal(DatabaseName(projectID))+" AND pid <> pg_backend_pid()",
+			// Only the tenant's own sessions: others there (an autovacuum
+			// worker, an operator) are not the master's to end, and DROP
+			// DATABASE waits out or cancels them itself.
+			"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "+literal(DatabaseName(projectID))+
+				" AND usename IN ("+literal(OwnerRole(projectID))+", "+literal(AuthenticatorRole(projectID))+") AND pid <> pg_backend_pid()",
 			// As the master, which now holds the privileges of the owner
 			// (so may drop its database) and of both roles (so FORCE may
 			// end their sessions).
