@@ -236,13 +236,20 @@ func (w *Worker) Deprovision(ctx context.Context, projectID string) error {
 			// As the master, which now holds the privileges of the owner
 			// (so may drop its database) and of both roles (so FORCE may
 			// end their sessions).
-			"DROP DATABASE IF EXISTS "+db+" WITH (FORCE)",
+			forceDropOf(db),
 		)
 	} else if dbExists {
 		stmts = append(stmts, "DROP DATABASE IF EXISTS "+db)
 	}
+	forceDrop := forceDropOf(db)
 	for _, s := range stmts {
 		err := execRetry(ctx, conn, s)
+		if s == forceDrop && isCode(err, "42501") {
+			// A session FORCE may not end (an autovacuum worker, an
+			// operator's): the tenant's own are gone already, and a
+			// plain DROP waits for, or cancels, autovacuum itself.
+			err = execRetry(ctx, conn, "DROP DATABASE IF EXISTS "+db)
+		}
 		if err != nil {
 			_, _ = conn.Exec(ctx, "RESET ROLE")
 			return fmt.Errorf("worker %s: %s: %w", w.ID, redact(s), err)
@@ -329,6 +336,8 @@ func (w *Worker) dropOwned(ctx context.Context, conn *pgxpool.Conn, projectID, m
 
 // execRetry retries while sessions that were just terminated still hold
 // the database (55006 object_in_use).
+func forceDropOf(db string) string { return "DROP DATABASE IF EXISTS " + db + " WITH (FORCE)" }
+
 func execRetry(ctx context.Context, conn *pgxpool.Conn, stmt string) error {
 	var err error
 	for attempt := 0; attempt < 50; attempt++ {
