@@ -33,10 +33,14 @@ func (a *App) wireFunctions(cfg *config.Config, awsCfg aws.Config) error {
 	// A custom endpoint (moto, LocalStack) serves buckets by path, not by
 	// host name.
 	api := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = awsCfg.BaseEndpoint != nil })
+	groups := f.SecurityGroupIDs
+	if len(groups) == 0 {
+		groups = cfg.SecurityGroupIDs
+	}
 	a.Service.Edge = &provision.EdgeFunctions{
 		Storage: &bundles.Store{API: api, Bucket: f.Bucket},
 		Runtime: &lambdas.EdgeClient{API: lambda.NewFromConfig(awsCfg), Settings: lambdas.EdgeSettings{
-			ImageURI: f.ImageURI, RoleARN: f.RoleARN, SubnetIDs: cfg.SubnetIDs, SecurityGroupIDs: cfg.SecurityGroupIDs,
+			ImageURI: f.ImageURI, RoleARN: f.RoleARN, SubnetIDs: cfg.SubnetIDs, SecurityGroupIDs: groups,
 			MemoryMiB: int32(f.MemoryMiB), TimeoutSeconds: int32(f.TimeoutSeconds), ReservedConcurrency: f.ReservedConcurrency,
 			ConfigServiceURL: cfg.ConfigServiceURL, STSEndpoint: cfg.STSEndpoint, ActiveTimeout: cfg.Timeouts.LambdaActive,
 		}},

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Functions is how the projects' functions Lambdas (functions-{id}) are
@@ -15,6 +16,9 @@ type Functions struct {
 	MemoryMiB           int
 	TimeoutSeconds      int
 	ReservedConcurrency int
+	// SecurityGroupIDs are the functions Lambdas' groups; empty: the
+	// PostgREST functions' (TENANT_LAMBDA_SECURITY_GROUP_IDS).
+	SecurityGroupIDs []string
 	// Env is the feature's remaining variables (FUNCTIONS_KEEP_VERSIONS and
 	// the like), read by the provision package.
 	Env func(string) string
@@ -26,7 +30,9 @@ func (f Functions) Enabled() bool { return f.Bucket != "" }
 // loadFunctions reads FUNCTIONS_BUCKET, FUNCTIONS_IMAGE_URI,
 // FUNCTIONS_LAMBDA_ROLE_ARN, FUNCTIONS_LAMBDA_MEMORY_MIB (default 512),
 // FUNCTIONS_LAMBDA_TIMEOUT_SECONDS (default 150, Supabase's wall-clock
-// limit) and FUNCTIONS_LAMBDA_RESERVED_CONCURRENCY (default 0: none).
+// limit), FUNCTIONS_LAMBDA_RESERVED_CONCURRENCY (default 0: none) and
+// FUNCTIONS_LAMBDA_SECURITY_GROUP_IDS (default: the PostgREST functions'
+// groups; tenant code is better kept in a group of its own).
 func loadFunctions(getenv func(string) string) (Functions, error) {
 	f := Functions{Bucket: getenv("FUNCTIONS_BUCKET"), ImageURI: getenv("FUNCTIONS_IMAGE_URI"), RoleARN: getenv("FUNCTIONS_LAMBDA_ROLE_ARN"),
 		MemoryMiB: 512, TimeoutSeconds: 150, Env: getenv}
@@ -40,6 +46,11 @@ func loadFunctions(getenv func(string) string) (Functions, error) {
 			return 0, fmt.Errorf("%s: must be a whole number %d..%d, got %q", name, lo, hi, v)
 		}
 		return n, nil
+	}
+	for _, id := range strings.Split(getenv("FUNCTIONS_LAMBDA_SECURITY_GROUP_IDS"), ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			f.SecurityGroupIDs = append(f.SecurityGroupIDs, id)
+		}
 	}
 	var err error
 	if f.MemoryMiB, err = num("FUNCTIONS_LAMBDA_MEMORY_MIB", 512, 128, 10240); err != nil {
