@@ -148,7 +148,7 @@ func TestInvalidConfigs(t *testing.T) {
 		{"unknown instance class needs maxConnections", `{"adminCidrs": ["198.51.100.0/24"], "database": {"workers": [{"id": "w1", "instanceClass": "db.x2g.large"}]}}`,
 			[]string{"c.json: database.workers[0].instanceClass: cannot tell the max_connections of db.x2g.large for the connection budget: set database.workers[0].maxConnections"}},
 		{"reserved concurrency over the account", `{"adminCidrs": ["198.51.100.0/24"], "tenantLambda": {"reservedConcurrency": 50}}`,
-			[]string{"c.json: tenantLambda.reservedConcurrency: 20 tenants (all workers' maxTenants) x (tenantLambda.reservedConcurrency 50) = 1000 reserved, more than tenantLambda.accountConcurrency 1000 - 100 that Lambda keeps unreserved = 900: lower it to at most 45 per tenant, or raise the account's quota and accountConcurrency"}},
+			[]string{"c.json: tenantLambda.reservedConcurrency: 20 tenants (all workers' maxTenants) x (tenantLambda.reservedConcurrency 50 + edgeFunctions.reservedConcurrency 5) = 1100 reserved, more than tenantLambda.accountConcurrency 1000 - 100 that Lambda keeps unreserved = 900: lower it to at most 45 per tenant, or raise the account's quota and accountConcurrency"}},
 		{"reserved concurrency of both functions over the account", `{"adminCidrs": ["198.51.100.0/24"], "tenantLambda": {"reservedConcurrency": 30}, "edgeFunctions": {"reservedConcurrency": 20}}`,
 			[]string{"c.json: tenantLambda.reservedConcurrency: 20 tenants (all workers' maxTenants) x (tenantLambda.reservedConcurrency 30 + edgeFunctions.reservedConcurrency 20) = 1000 reserved"}},
 		{"log group policy", `{"adminCidrs": ["198.51.100.0/24"], "tenantLambda": {"logGroupOnDelete": "keep"}}`,
@@ -420,7 +420,7 @@ func sortedKeys(m map[string]reflect.Type) []string {
 // A worker's own max_connections (set in its parameter group, or of a
 // class the table lacks) replaces the class default in the budget.
 func TestConnectionBudgetUsesMaxConnections(t *testing.T) {
-	_, err := Parse("c.json", []byte(`{"adminCidrs": ["198.51.100.0/24"], "database": {"workers": [{"id": "w1", "maxTenants": 50, "maxConnections": 220}, {"id": "w2", "instanceClass": "db.x2g.large", "maxConnections": 500}]}}`))
+	_, err := Parse("c.json", []byte(`{"adminCidrs": ["198.51.100.0/24"], "tenantLambda": {"reservedConcurrency": 5}, "database": {"workers": [{"id": "w1", "maxTenants": 50, "maxConnections": 220}, {"id": "w2", "instanceClass": "db.x2g.large", "maxConnections": 500}]}}`))
 	require.NoError(t, err)
 	_, err = Parse("c.json", []byte(`{"adminCidrs": ["198.51.100.0/24"], "database": {"workers": [{"id": "w1", "maxTenants": 50, "maxConnections": 219}]}}`))
 	require.ErrorContains(t, err, "= 220 connections, more than the 219 max_connections")

@@ -34,8 +34,8 @@ func Default() Config {
 			Functions:     Service{CPU: 256, MemoryMiB: 512, DesiredCount: 1},
 			PostgresMeta:  Service{CPU: 256, MemoryMiB: 512, DesiredCount: 1},
 		},
-		TenantLambda:  TenantLambda{MemoryMiB: 512, TimeoutSeconds: 30, AccountConcurrency: 1000, LogGroupOnDelete: "delete"},
-		EdgeFunctions: EdgeFunctions{MemoryMiB: 512, TimeoutSeconds: 150, KeepVersions: 5},
+		TenantLambda:  TenantLambda{MemoryMiB: 512, TimeoutSeconds: 30, ReservedConcurrency: intPtr(10), AccountConcurrency: 1000, LogGroupOnDelete: "delete"},
+		EdgeFunctions: EdgeFunctions{MemoryMiB: 512, TimeoutSeconds: 150, ReservedConcurrency: intPtr(5), KeepVersions: 5},
 		TenantDatabase: TenantDatabase{
 			ConnectionLimit: 4, ReservedConnections: 20,
 			AnonStatementTimeoutSeconds: 3, AuthenticatedStatementTimeoutSeconds: 8, ServiceRoleStatementTimeoutSeconds: 60,
@@ -66,3 +66,5 @@ func defaultWorker(id string) Worker {
 	// a db.t3.micro.
 	return Worker{ID: id, MaxTenants: 20, Instance: defaultInstance()}
 }
+
+func intPtr(n int) *int { return &n }

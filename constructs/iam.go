@@ -73,14 +73,34 @@ func NewIAM(scope constructs.Construct, id string, props *IAMProps) *IAM {
 		},
 	})
 	suppress(lambdaRole, suppression{"IAM4", "AWSLambdaVPCAccessExecutionRole is the AWS-managed policy for VPC functions: its ENI actions have no resource-level permissions."})
+	// Tenant code runs under this role: it may write only the functions'
+	// own log groups (not the platform's, whose access log feeds
+	// per-project metrics and usage), and manage the network interfaces
+	// Lambda puts functions in the VPC with.
+	edgeLogs := awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":logs:"), awscdk.Aws_REGION(),
+		jsii.String(":"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":log-group:/aws/lambda/functions-*"),
+	})
 	edgeRole := awsiam.NewRole(this, jsii.String("EdgeFunctionsRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String("Supabase platform: execution role of every project's edge functions (tenant code): logs and network only"),
-		ManagedPolicies: &[]awsiam.IManagedPolicy{
-			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSLambdaVPCAccessExecutionRole")),
-		},
+		Description: jsii.String("Supabase platform: execution role of every project's edge functions (tenant code): its logs and network only"),
+		InlinePolicies: &map[string]awsiam.PolicyDocument{"FunctionLogsAndNetwork": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{
+			Statements: &[]awsiam.PolicyStatement{
+				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Sid:       jsii.String("OwnLogGroups"),
+					Actions:   jsii.Strings("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
+					Resources: &[]*string{edgeLogs},
+				}),
+				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Sid: jsii.String("VpcNetworkInterfaces"),
+					Actions: jsii.Strings("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
+						"ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
+					Resources: jsii.Strings("*"),
+				}),
+			},
+		})},
 	})
-	suppress(edgeRole, suppression{"IAM4", "AWSLambdaVPCAccessExecutionRole is the AWS-managed policy for VPC functions: its ENI actions have no resource-level permissions."})
+	suppress(edgeRole, suppression{"IAM5", "Lambda attaches VPC functions through network interfaces whose actions have no resource-level permissions; logs are limited to the functions' own log groups (log-group:/aws/lambda/functions-*)."})
 	tm := awsiam.NewRole(this, jsii.String("TenantManagerTaskRole"), &awsiam.RoleProps{
 		AssumedBy:   ecsTasks,
 		Description: jsii.String("Supabase platform: tenant-manager tasks create and delete tenant functions"),

@@ -27,15 +27,24 @@ func TestIAM(t *testing.T) {
 		require.Equal(t, toJSON(trust("ecs-tasks.amazonaws.com")), toJSON(props(x.resource(t, logicalID(stack, r)))["AssumeRolePolicyDocument"]))
 		require.Nil(t, props(x.resource(t, logicalID(stack, r)))["ManagedPolicyArns"])
 	}
-	// Both Lambda roles (PostgREST's and the edge functions', which run
-	// tenant code) have VPC access and logs, and nothing else.
+	// PostgREST's role: VPC access and logs, nothing else.
 	x.countWith(t, "AWS::IAM::Role", map[string]any{
 		"AssumeRolePolicyDocument": trust("lambda.amazonaws.com"),
 		"ManagedPolicyArns": []any{map[string]any{"Fn::Join": []any{"", []any{
 			"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
 		}}}},
 		"Policies": absent(),
-	}, 2)
+	}, 1)
+	// The edge functions' role runs tenant code: its own log groups and
+	// the VPC's network interfaces, no managed policy.
+	edge := props(x.resource(t, logicalID(stack, roles.EdgeFunctionsRole)))
+	require.Nil(t, edge["ManagedPolicyArns"])
+	policy := toJSON(edge["Policies"])
+	require.Contains(t, policy, ":log-group:/aws/lambda/functions-*")
+	require.NotContains(t, policy, "logs:*")
+	for _, a := range []string{"s3:", "secretsmanager:", "lambda:", "sts:", "kms:", "iam:"} {
+		require.NotContains(t, policy, a, "tenant code gets no %s permission", a)
+	}
 	// Running tenant functions and the tenant-manager's caller checks hold
 	// these roles' ARNs: the logical ids are part of the contract.
 	require.Regexp(t, `^IamKongTaskRole[0-9A-F]{8}$`, logicalID(stack, roles.KongTaskRole))

@@ -42,6 +42,9 @@ type SecurityGroups struct {
 	Kong, Studio, TenantManager    awsec2.SecurityGroup
 	PostgresMeta, Lambda, DbAdmin  awsec2.SecurityGroup
 	PrimaryDb, WorkerDb, Redis     awsec2.SecurityGroup
+	// EdgeFunctions holds tenants' own code: HTTPS out and the
+	// configuration port, never a database.
+	EdgeFunctions awsec2.SecurityGroup
 }
 
 func NewSecurityGroups(scope constructs.Construct, id string, props *SecurityGroupsProps) *SecurityGroups {
@@ -65,6 +68,7 @@ func NewSecurityGroups(scope constructs.Construct, id string, props *SecurityGro
 		PostgresMeta:  group("PostgresMeta", "postgres-meta tasks"),
 		Lambda:        group("Lambda", "tenant PostgREST Lambda functions"),
 		DbAdmin:       group("DbAdmin", "db-admin and secret rotation Lambda functions"),
+		EdgeFunctions: group("EdgeFunctions", "tenant edge functions Lambda functions"),
 		PrimaryDb:     group("PrimaryDb", "platform PostgreSQL (primary)"),
 		WorkerDb:      group("WorkerDb", "tenant PostgreSQL (workers)"),
 		Redis:         group("Redis", "Redis cache"),
@@ -102,7 +106,7 @@ func NewSecurityGroups(scope constructs.Construct, id string, props *SecurityGro
 	allow(sg.Kong, PortKongAdmin, "Kong Admin API", sg.TenantManager)
 	allow(sg.Studio, PortStudio, "Studio", sg.StudioAlb)
 	allow(sg.TenantManager, PortService, "tenant-manager management API", sg.ManagerAlb, sg.Studio)
-	allow(sg.TenantManager, PortConfig, "tenant-manager configuration API", sg.Kong, sg.Lambda)
+	allow(sg.TenantManager, PortConfig, "tenant-manager configuration API", sg.Kong, sg.Lambda, sg.EdgeFunctions)
 	allow(sg.PostgresMeta, PortService, "postgres-meta", sg.Studio)
 	allow(sg.PrimaryDb, PortPostgres, "platform database", sg.Kong, sg.TenantManager, sg.DbAdmin)
 	allow(sg.WorkerDb, PortPostgres, "tenant databases", sg.Lambda, sg.TenantManager, sg.PostgresMeta, sg.DbAdmin)
@@ -111,7 +115,7 @@ func NewSecurityGroups(scope constructs.Construct, id string, props *SecurityGro
 	// HTTPS egress for what calls AWS APIs (ECR, Lambda, STS, Secrets
 	// Manager, CloudWatch, S3) or, for tenants' edge functions (which run
 	// in the Lambda group), the internet.
-	for _, g := range []awsec2.SecurityGroup{sg.Kong, sg.Studio, sg.TenantManager, sg.PostgresMeta, sg.Lambda, sg.DbAdmin} {
+	for _, g := range []awsec2.SecurityGroup{sg.Kong, sg.Studio, sg.TenantManager, sg.PostgresMeta, sg.Lambda, sg.EdgeFunctions, sg.DbAdmin} {
 		g.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(PortHTTPS)), jsii.String("HTTPS to AWS APIs"), nil)
 	}
 	return sg

@@ -20,7 +20,7 @@ func TestSecurityGroups(t *testing.T) {
 	}
 
 	t.Run("thirteen groups in the VPC, none with open egress", func(t *testing.T) {
-		x.count(t, "AWS::EC2::SecurityGroup", 12)
+		x.count(t, "AWS::EC2::SecurityGroup", 13)
 		x.allHave(t, "AWS::EC2::SecurityGroup", map[string]any{"VpcId": testVpcID})
 		x.countWith(t, "AWS::EC2::SecurityGroup", map[string]any{
 			"SecurityGroupEgress": arrayWith(like(map[string]any{"IpProtocol": "-1"})),

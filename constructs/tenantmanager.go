@@ -66,6 +66,8 @@ type EdgeFunctionSettings struct {
 	// ProjectURL is SUPABASE_URL for functions, "{ref}" standing for the
 	// project id.
 	ProjectURL *string
+	// SecurityGroup is the functions Lambdas' own group.
+	SecurityGroup awsec2.ISecurityGroup
 }
 
 // TenantDatabaseSettings are the guards the tenant-manager applies inside
@@ -260,6 +262,7 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 			"FUNCTIONS_LAMBDA_RESERVED_CONCURRENCY": edgeReserved,
 			"FUNCTIONS_KEEP_VERSIONS":               num(edge.KeepVersions),
 			"FUNCTIONS_PROJECT_URL":                 edge.ProjectURL,
+			"FUNCTIONS_LAMBDA_SECURITY_GROUP_IDS":   edge.SecurityGroup.SecurityGroupId(),
 			"GOMEMLIMIT":                            str(fmt.Sprintf("%dMiB", props.Sizing.MemoryMiB*8/10)),
 			"CONFIG_SERVICE_URL":                    Discovery("tenant-manager", PortConfig),
 			"LISTEN_ADDR":                           str(fmt.Sprintf(":%d", PortService)),

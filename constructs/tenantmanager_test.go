@@ -39,7 +39,7 @@ func TestTenantManager(t *testing.T) {
 			Role:            awsiam.Role_FromRoleArn(stack, jsii.String("EdgeRole"), jsii.String("arn:aws:iam::111111111111:role/edge-fn"), nil),
 			Bundles:         awss3.Bucket_FromBucketName(stack, jsii.String("Bundles"), jsii.String("bundles")),
 			MemoryMiB:       256, TimeoutSeconds: 60, ReservedConcurrency: ptr(2), KeepVersions: 3,
-			ProjectURL: jsii.String("https://{ref}.example.com"),
+			ProjectURL: jsii.String("https://{ref}.example.com"), SecurityGroup: importedSG(stack, "EdgeSg", "sg-0000000000000000e"),
 		},
 		AlarmTopic: awssns.Topic_FromTopicArn(stack, jsii.String("Topic"), jsii.String("arn:aws:sns:us-east-1:111111111111:alarms")),
 		Alarms: config.TenantAlarms{Kinds: []string{"gateway-5xx", "lambda-errors"}, Gateway5xxThreshold: 12, LambdaErrorsThreshold: 3,
@@ -68,7 +68,7 @@ func TestTenantManager(t *testing.T) {
 			"FUNCTIONS_BUCKET": "bundles", "FUNCTIONS_IMAGE_URI": "111111111111.dkr.ecr.us-east-1.amazonaws.com/assets:edge",
 			"FUNCTIONS_LAMBDA_ROLE_ARN": "arn:aws:iam::111111111111:role/edge-fn", "FUNCTIONS_LAMBDA_MEMORY_MIB": "256",
 			"FUNCTIONS_LAMBDA_TIMEOUT_SECONDS": "60", "FUNCTIONS_LAMBDA_RESERVED_CONCURRENCY": "2", "FUNCTIONS_KEEP_VERSIONS": "3",
-			"FUNCTIONS_PROJECT_URL": "https://{ref}.example.com",
+			"FUNCTIONS_PROJECT_URL": "https://{ref}.example.com", "FUNCTIONS_LAMBDA_SECURITY_GROUP_IDS": "sg-0000000000000000e",
 		} {
 			require.Equal(t, v, env[k], k)
 		}

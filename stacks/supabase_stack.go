@@ -185,7 +185,7 @@ func NewSupabaseStack(scope constructs.Construct, id string, props *SupabaseStac
 			ImageURI: edge.Image.ImageUri(), ImageRepository: edge.Image.Repository(), Role: iam.EdgeFunctionsRole,
 			Bundles: edge.Bundles, MemoryMiB: cfg.EdgeFunctions.MemoryMiB, TimeoutSeconds: cfg.EdgeFunctions.TimeoutSeconds,
 			ReservedConcurrency: cfg.EdgeFunctions.ReservedConcurrency, KeepVersions: cfg.EdgeFunctions.KeepVersions,
-			ProjectURL: projectURL,
+			ProjectURL: projectURL, SecurityGroup: sgs.EdgeFunctions,
 		},
 		AlarmTopic: obs.Topic, Alarms: cfg.Alarms.Tenant,
 		Databases: platform.TenantDatabaseSettings{

@@ -31,6 +31,7 @@ func sgNames(t *testing.T, s *synthesized) map[string]string {
 		"postgres-meta tasks":                           "PostgresMeta",
 		"tenant PostgREST Lambda functions":             "Lambda",
 		"db-admin and secret rotation Lambda functions": "DbAdmin",
+		"tenant edge functions Lambda functions":        "EdgeFunctions",
 		"platform PostgreSQL (primary)":                 "PrimaryDb",
 		"tenant PostgreSQL (workers)":                   "WorkerDb",
 		"Redis cache":                                   "Redis",
@@ -117,6 +118,7 @@ func expectedMatrix(tls bool, adminCidrs []string) []rule {
 		rule{"TenantManager", "ManagerAlb", 8080},
 		rule{"TenantManager", "Kong", 8081},
 		rule{"TenantManager", "Lambda", 8081},
+		rule{"TenantManager", "EdgeFunctions", 8081},
 		rule{"TenantManager", "Studio", 8080},
 		rule{"PostgresMeta", "Studio", 8080},
 		rule{"PrimaryDb", "Kong", 5432},
@@ -152,7 +154,7 @@ func TestSecurityGroupMatrix(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := synth(t, tc.path)
 			names := sgNames(t, s)
-			require.Len(t, names, 12, "every group of the matrix exists, once")
+			require.Len(t, names, 13, "every group of the matrix exists, once")
 			require.Equal(t, sorted(expectedMatrix(tc.tls, s.cfg.AdminCidrs)), sorted(ingressRules(t, s)))
 		})
 	}
@@ -180,7 +182,7 @@ func TestSecurityGroupEgress(t *testing.T) {
 	}
 	require.Equal(t, map[string]bool{
 		"Kong": true, "Studio": true, "TenantManager": true,
-		"PostgresMeta": true, "Lambda": true, "DbAdmin": true,
+		"PostgresMeta": true, "Lambda": true, "EdgeFunctions": true, "DbAdmin": true,
 	}, https, "groups with HTTPS egress")
 	for id, r := range s.resources("AWS::EC2::SecurityGroupEgress") {
 		p := props(r)
