@@ -106,10 +106,28 @@ end
 -- with Supabase's third-party auth), with role and aud "authenticated",
 -- ref the project, and a lifetime that ends with the token's.
 local RESERVED = { role = true, aud = true, ref = true, iat = true, exp = true, nbf = true }
+
+-- finite drops numbers JSON cannot carry (a claim of 1e999 decodes to
+-- infinity, which the JWT encoder refuses: the request would fail with a
+-- 500), at any depth.
+local function finite(v, depth)
+  local t = type(v)
+  if t == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then return nil end
+    return v
+  elseif t == "table" then
+    if depth > 16 then return nil end
+    local out = {}
+    for k, x in pairs(v) do out[k] = finite(x, depth + 1) end
+    return setmetatable(out, getmetatable(v))
+  end
+  return v
+end
+
 function M.internal_claims(claims, project, now, ttl)
   local out = {}
   for k, v in pairs(claims) do
-    if not RESERVED[k] then out[k] = v end
+    if not RESERVED[k] then out[k] = finite(v, 1) end
   end
   out.role = "authenticated"
   out.aud = "authenticated"
