@@ -247,6 +247,16 @@ describe("thirdparty helpers", function()
     assert.equal(NOW + 300, thirdparty.internal_claims({ sub = "u", exp = NOW + 9999 }, "p", NOW, 300).exp)
   end)
 
+  it("public_host_url: a DNS name on the default port only", function()
+    for _, ok in ipairs({ "https://login.example.com/keys", "https://cognito-idp.eu-west-1.amazonaws.com/p/.well-known/jwks.json" }) do
+      assert.is_true(thirdparty.public_host_url(ok), ok)
+    end
+    for _, bad in ipairs({ "https://10.0.0.5/keys", "https://169.254.169.254/", "https://[::1]/k", "https://example.com:8443/k",
+      "https://user@example.com/k", "https://localhost/k", "https://0x7f.1/k", "https://2130706433/k" }) do
+      assert.is_false(thirdparty.public_host_url(bad), bad)
+    end
+  end)
+
   it("internal_claims drops numbers JSON cannot carry, so the minted JWT always encodes", function()
     local NOW = 1763800000
     local decoded = cjson.decode('{"sub":"u","exp":1e999,"big":1e999,"nested":{"n":-1e999,"ok":2},"list":[1,1e999]}')

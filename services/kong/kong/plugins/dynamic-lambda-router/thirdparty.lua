@@ -52,6 +52,17 @@ local function https(url)
 end
 M.https = https
 
+-- public_host_url(url): the URL names its host by a DNS name (not an IP
+-- literal) on the default https port. The configured URLs were checked by
+-- the tenant-manager; a discovery document's jwks_uri was not, so this
+-- keeps it from steering the gateway at an address or an internal port.
+function M.public_host_url(url)
+  local host = url:match("^https://([^/?#]+)")
+  if not host or host:find("[:%[%]@]") then return false end
+  if host:match("^[%d.]+$") then return false end
+  return host:match("^[%w.-]+$") ~= nil and host:find("%.[%a][%w-]*$") ~= nil
+end
+
 -- entry(raw) -> a normalized third_party_auth entry, or nil and why.
 function M.entry(raw)
   if type(raw) ~= "table" then return nil, "not an object" end
@@ -183,6 +194,7 @@ function Store:download(entry)
     local doc = #body <= M.MAX_JWKS_BYTES and cjson.decode(body)
     url = type(doc) == "table" and doc.jwks_uri
     if not https(url) then return nil, "discovery: jwks_uri is not an https URL" end
+    if not M.public_host_url(url) then return nil, "discovery: jwks_uri must name a host by DNS name on the default port" end
   end
   local body, err = self:get_json(url)
   if not body then return nil, "jwks: " .. err end
