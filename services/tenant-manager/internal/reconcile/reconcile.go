@@ -3,7 +3,9 @@
 // timeout, architecture, environment, VPC, role, logging, Function URL)
 // and the reserved concurrency its project's controls give it. Drifted
 // functions are updated (canaries first), missing functions and URLs made
-// again as at create; progress lives in the platform database.
+// again as at create; progress lives in the platform database. The edge
+// functions Lambdas (functions-{id}) are kept at their own spec in the same
+// run.
 package reconcile
 
 import (
