@@ -21,6 +21,9 @@ func startFleet(a *App, cfg *config.Config, log *slog.Logger) {
 	r := &reconcile.Reconciler{Service: a.Service, Functions: fc, Log: log, Settings: reconcile.Settings{
 		Concurrency: cfg.Fleet.Concurrency, Canary: cfg.Fleet.Canary, Rate: cfg.Fleet.Rate,
 	}}
+	if a.Service.Edge != nil {
+		r.Edge, _ = a.Service.Edge.Runtime.(*lambdas.EdgeClient)
+	}
 	a.Server.Fleet = r
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})

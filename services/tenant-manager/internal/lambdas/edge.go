@@ -30,7 +30,7 @@ type EdgeSettings struct {
 
 // EdgeClient manages the projects' functions Lambdas (functions-{id}).
 type EdgeClient struct {
-	API      *lambda.Client
+	API      API
 	Settings EdgeSettings
 }
 
@@ -47,23 +47,8 @@ func (c *EdgeClient) base() *Client {
 func (c *EdgeClient) Ensure(ctx context.Context, projectID string) (Function, error) {
 	s := c.Settings
 	name := EdgeFunctionName(projectID)
-	_, err := c.API.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName:  aws.String(name),
-		PackageType:   types.PackageTypeImage,
-		Code:          &types.FunctionCode{ImageUri: aws.String(s.ImageURI)},
-		Role:          aws.String(s.RoleARN),
-		MemorySize:    aws.Int32(s.MemoryMiB),
-		Timeout:       aws.Int32(s.TimeoutSeconds),
-		Architectures: []types.Architecture{types.ArchitectureX8664},
-		VpcConfig:     &types.VpcConfig{SubnetIds: s.SubnetIDs, SecurityGroupIds: s.SecurityGroupIDs},
-		Environment: &types.Environment{Variables: map[string]string{
-			"PROJECT_ID":         projectID,
-			"CONFIG_SERVICE_URL": s.ConfigServiceURL,
-			"STS_ENDPOINT":       s.STSEndpoint,
-		}},
-		Description: aws.String("Edge functions of project " + projectID),
-		Tags:        map[string]string{"project": projectID, "managed-by": "supabase-tenant-manager"},
-	})
+	spec := s.Spec(projectID)
+	_, err := c.API.CreateFunction(ctx, spec.CreateInput(projectID))
 	var conflict *types.ResourceConflictException
 	if err != nil && !errors.As(err, &conflict) {
 		return Function{}, fmt.Errorf("creating function %s: %w", name, err)
@@ -88,11 +73,7 @@ func (c *EdgeClient) Ensure(ctx context.Context, projectID string) (Function, er
 		}
 		fn.URL = aws.ToString(u.FunctionUrl)
 	case IsNotFound(err):
-		nu, err := c.API.CreateFunctionUrlConfig(ctx, &lambda.CreateFunctionUrlConfigInput{
-			FunctionName: aws.String(name),
-			AuthType:     types.FunctionUrlAuthTypeAwsIam,
-			InvokeMode:   types.InvokeModeBuffered,
-		})
+		nu, err := c.API.CreateFunctionUrlConfig(ctx, spec.URLInput(projectID))
 		if err != nil {
 			return fn, fmt.Errorf("creating the URL of %s: %w", name, err)
 		}

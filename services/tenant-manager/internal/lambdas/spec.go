@@ -30,6 +30,19 @@ type Spec struct {
 	LogFormat        string            `json:"log_format"`
 	URLAuthType      string            `json:"url_auth_type"`
 	InvokeMode       string            `json:"invoke_mode"`
+	// Name and Description are the edge functions Lambda's; empty for the
+	// PostgREST function (postgrest-{id}). Left out of the JSON, so the
+	// fleet version of the PostgREST functions stays what it was.
+	Name        string `json:"-"`
+	Description string `json:"-"`
+}
+
+// FunctionName is the Lambda the spec is for.
+func (sp Spec) FunctionName(projectID string) string {
+	if sp.Name != "" {
+		return sp.Name
+	}
+	return FunctionName(projectID)
 }
 
 // Spec is the desired state of the project's function under s.
@@ -73,7 +86,7 @@ func sortedCopy(in []string) []string {
 // CreateInput is the CreateFunction request of the project's function.
 func (sp Spec) CreateInput(projectID string) *lambda.CreateFunctionInput {
 	return &lambda.CreateFunctionInput{
-		FunctionName:  aws.String(FunctionName(projectID)),
+		FunctionName:  aws.String(sp.FunctionName(projectID)),
 		PackageType:   types.PackageTypeImage,
 		Code:          &types.FunctionCode{ImageUri: aws.String(sp.ImageURI)},
 		Role:          aws.String(sp.RoleARN),
@@ -83,7 +96,7 @@ func (sp Spec) CreateInput(projectID string) *lambda.CreateFunctionInput {
 		VpcConfig:     sp.vpc(),
 		Environment:   &types.Environment{Variables: maps.Clone(sp.Environment)},
 		LoggingConfig: sp.logging(),
-		Description:   aws.String("PostgREST of project " + projectID),
+		Description:   aws.String(sp.description(projectID)),
 		Tags:          map[string]string{"project": projectID, "managed-by": "supabase-tenant-manager"},
 	}
 }
@@ -91,7 +104,7 @@ func (sp Spec) CreateInput(projectID string) *lambda.CreateFunctionInput {
 // URLInput is the CreateFunctionUrlConfig request of the project's URL.
 func (sp Spec) URLInput(projectID string) *lambda.CreateFunctionUrlConfigInput {
 	return &lambda.CreateFunctionUrlConfigInput{
-		FunctionName: aws.String(FunctionName(projectID)),
+		FunctionName: aws.String(sp.FunctionName(projectID)),
 		AuthType:     types.FunctionUrlAuthType(sp.URLAuthType),
 		InvokeMode:   types.InvokeMode(sp.InvokeMode),
 	}
@@ -176,7 +189,7 @@ func sameEnv(live, want map[string]string) bool {
 // and architecture to the spec; revision guards against a concurrent change.
 func (sp Spec) UpdateCodeInput(projectID string, revision *string) *lambda.UpdateFunctionCodeInput {
 	return &lambda.UpdateFunctionCodeInput{
-		FunctionName:  aws.String(FunctionName(projectID)),
+		FunctionName:  aws.String(sp.FunctionName(projectID)),
 		ImageUri:      aws.String(sp.ImageURI),
 		Architectures: []types.Architecture{types.Architecture(sp.Architecture)},
 		RevisionId:    revision,
@@ -197,7 +210,7 @@ func (sp Spec) UpdateConfigInput(projectID string, live *types.FunctionConfigura
 		}
 	}
 	return &lambda.UpdateFunctionConfigurationInput{
-		FunctionName:  aws.String(FunctionName(projectID)),
+		FunctionName:  aws.String(sp.FunctionName(projectID)),
 		Role:          aws.String(sp.RoleARN),
 		MemorySize:    aws.Int32(sp.MemoryMiB),
 		Timeout:       aws.Int32(sp.TimeoutSeconds),
@@ -217,8 +230,15 @@ func (sp Spec) URLDrift(u *lambda.GetFunctionUrlConfigOutput) bool {
 // URL's auth type and invoke mode.
 func (sp Spec) UpdateURLInput(projectID string) *lambda.UpdateFunctionUrlConfigInput {
 	return &lambda.UpdateFunctionUrlConfigInput{
-		FunctionName: aws.String(FunctionName(projectID)),
+		FunctionName: aws.String(sp.FunctionName(projectID)),
 		AuthType:     types.FunctionUrlAuthType(sp.URLAuthType),
 		InvokeMode:   types.InvokeMode(sp.InvokeMode),
 	}
+}
+
+func (sp Spec) description(projectID string) string {
+	if sp.Description != "" {
+		return sp.Description
+	}
+	return "PostgREST of project " + projectID
 }

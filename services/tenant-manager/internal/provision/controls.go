@@ -349,8 +349,9 @@ func (s *Service) setPaused(ctx context.Context, projectID string, paused bool, 
 }
 
 // Pause stops a project without removing anything: the gateway refuses
-// its requests, its function is throttled (reserved concurrency 0) and its
-// authenticator may not log in, its open sessions ended. Pausing a paused
+// its requests, its function and its edge functions Lambda (when it has
+// one) are throttled (reserved concurrency 0) and its authenticator may
+// not log in, its open sessions ended. Pausing a paused
 // project changes nothing; one being created, deleted, paused or restored
 // is a *store.BusyError.
 func (s *Service) Pause(ctx context.Context, projectID string) (*Transition, error) {
@@ -367,7 +368,11 @@ func (s *Service) Pause(ctx context.Context, projectID string) (*Transition, err
 		if err != nil {
 			return nil, err
 		}
-		return []transitionStep{
+		edgeSteps, err := s.edgeTransitionSteps(ctx, projectID, true)
+		if err != nil {
+			return nil, err
+		}
+		return slices.Concat([]transitionStep{
 			// The gateway first: no request reaches the function or the
 			// database while they are being closed.
 			{name: "gateway",
@@ -376,15 +381,17 @@ func (s *Service) Pause(ctx context.Context, projectID string) (*Transition, err
 			{name: "lambda",
 				do:   func(ctx context.Context) error { return fc.SetConcurrency(ctx, projectID, 0) },
 				undo: func(ctx context.Context) error { return fc.SetConcurrency(ctx, projectID, s.concurrencyFor(c)) }},
+		}, edgeSteps, []transitionStep{
 			{name: "database",
 				do:   func(ctx context.Context) error { return tc.SetLogin(ctx, projectID, false) },
 				undo: func(ctx context.Context) error { return tc.SetLogin(ctx, projectID, true) }},
-		}, nil
+		}), nil
 	})
 }
 
 // Restore reverses Pause: logins, the function's concurrency (its
-// override, else the default, else none), then the gateway. Restoring an
+// override, else the default, else none), the edge functions Lambda's
+// (FUNCTIONS_LAMBDA_RESERVED_CONCURRENCY, else none), then the gateway. Restoring an
 // active project changes nothing.
 func (s *Service) Restore(ctx context.Context, projectID string) (*Transition, error) {
 	fc, err := s.functionControls()
@@ -400,19 +407,24 @@ func (s *Service) Restore(ctx context.Context, projectID string) (*Transition, e
 		if err != nil {
 			return nil, err
 		}
-		return []transitionStep{
+		edgeSteps, err := s.edgeTransitionSteps(ctx, projectID, false)
+		if err != nil {
+			return nil, err
+		}
+		return slices.Concat([]transitionStep{
 			{name: "database",
 				do:   func(ctx context.Context) error { return tc.SetLogin(ctx, projectID, true) },
 				undo: func(ctx context.Context) error { return tc.SetLogin(ctx, projectID, false) }},
 			{name: "lambda",
 				do:   func(ctx context.Context) error { return fc.SetConcurrency(ctx, projectID, s.concurrencyFor(c)) },
 				undo: func(ctx context.Context) error { return fc.SetConcurrency(ctx, projectID, 0) }},
+		}, edgeSteps, []transitionStep{
 			// The gateway last: requests pass only once the function and
 			// the database take them.
 			{name: "gateway",
 				do:   func(ctx context.Context) error { return s.setPaused(ctx, projectID, false, warn) },
 				undo: func(ctx context.Context) error { return s.setPaused(ctx, projectID, true, nil) }},
-		}, nil
+		}), nil
 	})
 }
 

@@ -170,7 +170,7 @@ func (s *Service) DeployFunction(ctx context.Context, projectID string, d EdgeDe
 	if err != nil {
 		return fn, "", err
 	}
-	if _, err := s.activeProject(ctx, projectID); err != nil {
+	if err := s.deployableProject(ctx, projectID); err != nil {
 		return fn, "", err
 	}
 	bundle, err := BuildBundle(d.Files)
@@ -194,11 +194,14 @@ func (s *Service) DeployFunction(ctx context.Context, projectID string, d EdgeDe
 	ctx = context.WithoutCancel(ctx)
 	created := false
 	var dropped []string
-	err = s.Store.WithProjectLock(ctx, projectID, []string{"active"}, func(ctx context.Context, l *store.Locked) error {
+	err = s.Store.WithProjectLock(ctx, projectID, deployStatuses, func(ctx context.Context, l *store.Locked) error {
 		if _, err := l.EdgeRuntime(ctx); errors.Is(err, store.ErrNotFound) {
 			created = true
 			f, err := e.Runtime.Ensure(ctx, projectID)
 			if err != nil {
+				return &StepError{Step: "lambda", Err: err}
+			}
+			if err := s.throttleIfPaused(ctx, projectID, l.Status); err != nil {
 				return &StepError{Step: "lambda", Err: err}
 			}
 			if err := l.SetEdgeRuntime(ctx, store.EdgeRuntime{FunctionName: f.Name, FunctionARN: f.ARN, FunctionURL: f.URL}); err != nil {

@@ -3,7 +3,9 @@
 // timeout, architecture, environment, VPC, role, logging, Function URL)
 // and the reserved concurrency its project's controls give it. Drifted
 // functions are updated (canaries first), missing functions and URLs made
-// again as at create; progress lives in the platform database.
+// again as at create; progress lives in the platform database. The edge
+// functions Lambdas (functions-{id}) are kept at their own spec in the same
+// run.
 package reconcile
 
 import (
@@ -86,8 +88,11 @@ type Reconciler struct {
 	// Functions gives the desired settings and the Lambda API; both are
 	// read at the start of each run.
 	Functions *lambdas.Client
-	Settings  Settings
-	Log       *slog.Logger
+	// Edge gives the functions Lambdas' desired settings and their Lambda
+	// API (nil: edge functions are off).
+	Edge     *lambdas.EdgeClient
+	Settings Settings
+	Log      *slog.Logger
 
 	once    sync.Once
 	lim     *limiter
@@ -253,6 +258,7 @@ func (r *Reconciler) run(ctx context.Context, trigger string) (res Result, again
 		r.Log.Error("tenant function rollout stopped: a canary failed", "version", version, "left", len(rest), "error", m)
 	default:
 		apply(rest, false)
+		r.runEdge(ctx, set, targets, counters{&checked, &updated, &failed})
 		res.Outcome = OutcomeUpToDate
 		if ctx.Err() != nil {
 			res.Outcome = OutcomeInterrupted
@@ -449,11 +455,16 @@ func (r *Reconciler) applyOnce(ctx context.Context, set Settings, fc *lambdas.Cl
 // then waits for it to end Successful. change reports false when nothing
 // is left to do.
 func (r *Reconciler) update(ctx context.Context, fc *lambdas.Client, projectID string, fn *lambda.GetFunctionOutput, what string, change func(*lambda.GetFunctionOutput) (bool, error)) (*lambda.GetFunctionOutput, error) {
+	return r.updateNamed(ctx, fc, lambdas.FunctionName(projectID), fn, what, change)
+}
+
+// updateNamed is update of the function called name.
+func (r *Reconciler) updateNamed(ctx context.Context, fc *lambdas.Client, name string, fn *lambda.GetFunctionOutput, what string, change func(*lambda.GetFunctionOutput) (bool, error)) (*lambda.GetFunctionOutput, error) {
 	delay := r.pollInterval(fc)
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {
 			var err error
-			if fn, err = r.settled(ctx, fc, projectID); err != nil {
+			if fn, err = r.settledNamed(ctx, fc, name); err != nil {
 				return nil, err
 			}
 		}
@@ -467,19 +478,19 @@ func (r *Reconciler) update(ctx context.Context, fc *lambdas.Client, projectID s
 		var conflict *types.ResourceConflictException
 		var stale *types.PreconditionFailedException
 		if (!errors.As(err, &conflict) && !errors.As(err, &stale)) || attempt >= 8 {
-			return nil, fmt.Errorf("updating the %s of %s: %w", what, lambdas.FunctionName(projectID), err)
+			return nil, fmt.Errorf("updating the %s of %s: %w", what, name, err)
 		}
 		if err := sleep(ctx, delay); err != nil {
 			return nil, err
 		}
 		delay = min(delay*2, 5*time.Second)
 	}
-	fn, err := r.settled(ctx, fc, projectID)
+	fn, err := r.settledNamed(ctx, fc, name)
 	if err != nil {
 		return nil, err
 	}
 	if c := fn.Configuration; c.LastUpdateStatus == types.LastUpdateStatusFailed {
-		return nil, fmt.Errorf("updating the %s of %s: the update ended Failed: %s", what, lambdas.FunctionName(projectID), aws.ToString(c.LastUpdateStatusReason))
+		return nil, fmt.Errorf("updating the %s of %s: the update ended Failed: %s", what, name, aws.ToString(c.LastUpdateStatusReason))
 	}
 	return fn, nil
 }
@@ -504,9 +515,14 @@ func (r *Reconciler) pollInterval(fc *lambdas.Client) time.Duration {
 
 // settled reads the function until no update is in progress.
 func (r *Reconciler) settled(ctx context.Context, fc *lambdas.Client, projectID string) (*lambda.GetFunctionOutput, error) {
+	return r.settledNamed(ctx, fc, lambdas.FunctionName(projectID))
+}
+
+// settledNamed is settled of the function called name.
+func (r *Reconciler) settledNamed(ctx context.Context, fc *lambdas.Client, name string) (*lambda.GetFunctionOutput, error) {
 	delay := r.pollInterval(fc)
 	for {
-		fn, err := fc.API.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(lambdas.FunctionName(projectID))})
+		fn, err := fc.API.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
 		if err != nil {
 			return nil, err
 		}
@@ -517,7 +533,7 @@ func (r *Reconciler) settled(ctx context.Context, fc *lambdas.Client, projectID 
 			return fn, nil
 		}
 		if err := sleep(ctx, delay); err != nil {
-			return nil, fmt.Errorf("%s: an update is still in progress: %w", lambdas.FunctionName(projectID), err)
+			return nil, fmt.Errorf("%s: an update is still in progress: %w", name, err)
 		}
 		delay = min(delay*2, 5*time.Second)
 	}
@@ -638,9 +654,10 @@ func (r *Reconciler) recreate(ctx context.Context, fc *lambdas.Client, t store.F
 // check is the end of every update: the function Active, its last update
 // Successful and nothing left that differs from the spec.
 func (r *Reconciler) check(ctx context.Context, fc *lambdas.Client, spec lambdas.Spec, projectID string) error {
-	fn, err := fc.API.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(lambdas.FunctionName(projectID))})
+	name := spec.FunctionName(projectID)
+	fn, err := fc.API.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
 	if err != nil {
-		return fmt.Errorf("checking %s: %w", lambdas.FunctionName(projectID), err)
+		return fmt.Errorf("checking %s: %w", name, err)
 	}
 	c := fn.Configuration
 	if c == nil || c.State != types.StateActive || (c.LastUpdateStatus != "" && c.LastUpdateStatus != types.LastUpdateStatusSuccessful) {
@@ -648,10 +665,10 @@ func (r *Reconciler) check(ctx context.Context, fc *lambdas.Client, spec lambdas
 		if c != nil {
 			state, last = string(c.State), string(c.LastUpdateStatus)
 		}
-		return fmt.Errorf("checking %s: state %s, last update %s", lambdas.FunctionName(projectID), state, last)
+		return fmt.Errorf("checking %s: state %s, last update %s", name, state, last)
 	}
 	if d := append(spec.CodeDrift(fn), spec.ConfigDrift(c)...); len(d) > 0 {
-		return fmt.Errorf("checking %s: still differs after the update: %s", lambdas.FunctionName(projectID), strings.Join(d, ", "))
+		return fmt.Errorf("checking %s: still differs after the update: %s", name, strings.Join(d, ", "))
 	}
 	return nil
 }
