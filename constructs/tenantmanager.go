@@ -142,7 +142,7 @@ func NewTenantManager(scope constructs.Construct, id string, props *TenantManage
 		Actions: jsii.Strings(
 			"lambda:CreateFunction", "lambda:DeleteFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration",
 			"lambda:UpdateFunctionConfiguration", "lambda:UpdateFunctionCode", "lambda:CreateFunctionUrlConfig",
-			"lambda:DeleteFunctionUrlConfig", "lambda:GetFunctionUrlConfig", "lambda:TagResource", "lambda:ListTags",
+			"lambda:DeleteFunctionUrlConfig", "lambda:GetFunctionUrlConfig", "lambda:UpdateFunctionUrlConfig", "lambda:TagResource", "lambda:ListTags",
 			"lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency", "lambda:GetFunctionConcurrency",
 		),
 		Resources: &[]*string{EdgeFunctionsArn()},
