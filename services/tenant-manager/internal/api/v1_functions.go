@@ -553,6 +553,9 @@ func (s *Server) v1CreateSecrets(w http.ResponseWriter, r *http.Request, ref str
 		if err := checkSecretName(sec.Name); err != nil {
 			return err
 		}
+		if err := checkProcessEnvName(sec.Name); err != nil {
+			return err
+		}
 		if seen[sec.Name] {
 			return badRequest("duplicate_name", fmt.Sprintf("secret %s is listed twice", sec.Name))
 		}
