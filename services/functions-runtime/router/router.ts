@@ -20,6 +20,16 @@ if (!manifestPath) {
   Deno.exit(2);
 }
 const manifest: { functions: Entry[]; failed: string[] } = JSON.parse(await Deno.readTextFile(manifestPath));
+// The project's variables (secrets, SUPABASE_URL, keys) come in a file,
+// not in Deno's exec environment, so none of them can steer the dynamic
+// loader or Deno's start-up; they are set before any function loads.
+const envPath = Deno.args[1];
+if (envPath) {
+  const projectEnv: Record<string, string> = JSON.parse(await Deno.readTextFile(envPath));
+  for (const [k, v] of Object.entries(projectEnv)) {
+    Deno.env.set(k, v);
+  }
+}
 const entries = new Map(manifest.functions.map((e) => [e.slug, e]));
 const failed = new Set(manifest.failed ?? []);
 const port = Number(Deno.env.get("PORT") ?? "8000");

@@ -69,8 +69,13 @@ func run(ctx context.Context, logger *slog.Logger) error {
 		}
 	}
 	logger.Info("functions prepared", "project_id", s.ProjectID, "functions", len(c.Functions), "duration_ms", time.Since(start).Milliseconds())
-	args := runtime.DenoArgs(s, manifest)
-	if err := syscall.Exec(s.DenoPath, args, runtime.Environ(os.Environ(), s, c)); err != nil {
+	env := runtime.Environ(os.Environ(), s)
+	envFile, err := runtime.WriteEnvFile(s.FunctionsDir, runtime.ProjectEnv(c, env))
+	if err != nil {
+		return fmt.Errorf("project %s: writing the functions' environment: %w", s.ProjectID, err)
+	}
+	args := runtime.DenoArgs(s, manifest, envFile)
+	if err := syscall.Exec(s.DenoPath, args, env); err != nil {
 		return fmt.Errorf("exec %s: %w", s.DenoPath, err)
 	}
 	return nil

@@ -80,14 +80,51 @@ func TestEnvironKeepsCredentialsOut(t *testing.T) {
 	s := Settings{Region: "us-east-1", ScratchDir: "/tmp/scratch", DenoDir: "/tmp/deno-dir", Port: 8000}
 	parent := []string{"AWS_ACCESS_KEY_ID=AKIA", "AWS_SECRET_ACCESS_KEY=sk", "AWS_SESSION_TOKEN=tok", "AWS_REGION=us-east-1",
 		"CONFIG_SERVICE_URL=http://tm:8081", "AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001", "PATH=/opt/x"}
-	env := strings.Join(Environ(parent, s, Config{Env: map[string]string{"MY_SECRET": "v", "PATH": "/evil", "SUPABASE_URL": "https://p.example.com"}}), "\n")
+	env := strings.Join(Environ(parent, s), "\n")
 	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "CONFIG_SERVICE_URL", "AWS_LAMBDA_RUNTIME_API"} {
 		require.NotContains(t, env, k+"=")
 	}
-	require.Contains(t, env, "MY_SECRET=v")
-	require.Contains(t, env, "SUPABASE_URL=https://p.example.com")
-	require.Contains(t, env, "PATH=/usr/local/bin:/usr/bin:/bin", "a secret does not override the platform's variables")
+	require.Contains(t, env, "PATH=/usr/local/bin:/usr/bin:/bin")
 	require.Contains(t, env, "AWS_REGION=us-east-1")
+}
+
+// A tenant's variable named LD_PRELOAD (or DENO_*, ...) in Deno's exec
+// environment would run a .so from the bundle before Deno's permissions
+// apply: the exec environment holds no tenant variable at all, and the
+// project's variables the router sets leave such names out.
+func TestTenantVariablesStayOutOfExecEnvironment(t *testing.T) {
+	s := Settings{Region: "us-east-1", DenoPath: "/usr/local/bin/deno", RouterPath: "/opt/r.ts", FunctionsDir: t.TempDir(),
+		ScratchDir: "/tmp/scratch", DenoDir: "/tmp/deno-dir", Port: 8000}
+	c := Config{Env: map[string]string{"MY_SECRET": "s3cr3t-value", "SUPABASE_URL": "https://p.example.com",
+		"LD_PRELOAD": "/tmp/functions/f/v1/evil.so", "ld_audit": "/x.so", "GLIBC_TUNABLES": "x", "DENO_CERT": "/x",
+		"NODE_OPTIONS": "--require /x", "PATH": "/evil", "HOME": "/evil", "https_proxy": "http://evil", "AWS_ACCESS_KEY_ID": "AKIA"}}
+	exec := Environ([]string{"AWS_REGION=us-east-1", "LD_LIBRARY_PATH=/evil"}, s)
+	joined := "\n" + strings.Join(exec, "\n")
+	require.NotContains(t, joined, "s3cr3t-value")
+	require.NotContains(t, joined, "MY_SECRET")
+	require.NotContains(t, joined, "SUPABASE_URL")
+	require.NotContains(t, joined, "/evil")
+	for _, kv := range exec {
+		k, _, _ := strings.Cut(kv, "=")
+		require.False(t, strings.HasPrefix(k, "LD_"), kv)
+		if strings.HasPrefix(k, "DENO_") {
+			require.Contains(t, []string{"DENO_DIR=/tmp/deno-dir", "DENO_NO_UPDATE_CHECK=1"}, kv, "only the platform's own DENO_ variables")
+		}
+	}
+
+	pe := ProjectEnv(c, exec)
+	require.Equal(t, map[string]string{"MY_SECRET": "s3cr3t-value", "SUPABASE_URL": "https://p.example.com"}, pe)
+	p, err := WriteEnvFile(s.FunctionsDir, pe)
+	require.NoError(t, err)
+	st, err := os.Stat(p)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	args := DenoArgs(s, filepath.Join(s.FunctionsDir, "manifest.json"), p)
+	require.Equal(t, p, args[len(args)-1])
+	require.NotContains(t, strings.Join(args, " "), "s3cr3t-value")
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"MY_SECRET":"s3cr3t-value","SUPABASE_URL":"https://p.example.com"}`, string(b))
 }
 
 func TestConfigValidation(t *testing.T) {

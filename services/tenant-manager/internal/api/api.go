@@ -56,6 +56,8 @@ type Server struct {
 	FunctionsRole callerid.Role
 	// Fleet is the tenant function reconciler (nil: 503).
 	Fleet FleetReconciler
+	// deploys bounds concurrent function deploys (per project and in all).
+	deploys deployGate
 }
 
 var (

@@ -82,9 +82,12 @@ func v1FunctionOf(f store.EdgeFunction) v1Function {
 // to the shared mapping.
 func edgeError(err error) error {
 	var rerr *provision.EdgeRecycleError
+	var capErr *store.EdgeCapError
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &capErr):
+		return badRequest(capErr.Code, capErr.Msg)
 	case errors.Is(err, provision.ErrFunctionsDisabled):
 		return unavailable("functions_disabled", "edge functions are not enabled on this platform (FUNCTIONS_BUCKET and FUNCTIONS_IMAGE_URI are unset)")
 	case errors.As(err, &rerr):
@@ -155,6 +158,11 @@ func (s *Server) v1DeleteFunction(w http.ResponseWriter, r *http.Request, ref st
 // v1UpdateFunction is Supabase's PATCH: name, verify_jwt, and body (new
 // source of the entrypoint, deployed as a new version with that one file).
 func (s *Server) v1UpdateFunction(w http.ResponseWriter, r *http.Request, ref string) error {
+	release, err := s.deploys.acquire(ref)
+	if err != nil {
+		return err
+	}
+	defer release()
 	slug := r.PathValue("slug")
 	if err := checkSlug(slug); err != nil {
 		return err
@@ -207,6 +215,11 @@ func (s *Server) v1UpdateFunction(w http.ResponseWriter, r *http.Request, ref st
 
 // v1CreateFunction is Supabase's older JSON create: one file, index.ts.
 func (s *Server) v1CreateFunction(w http.ResponseWriter, r *http.Request, ref string) error {
+	release, err := s.deploys.acquire(ref)
+	if err != nil {
+		return err
+	}
+	defer release()
 	var body struct {
 		Slug      string `json:"slug"`
 		Name      string `json:"name"`
@@ -306,6 +319,11 @@ func (s *Server) v1DeployFunction(w http.ResponseWriter, r *http.Request, ref st
 	if s.Service.Edge == nil {
 		return edgeError(provision.ErrFunctionsDisabled)
 	}
+	release, err := s.deploys.acquire(ref)
+	if err != nil {
+		return err
+	}
+	defer release()
 	slug := r.URL.Query().Get("slug")
 	if slug == "" {
 		return badRequest("invalid_slug", `query parameter "slug" is required`)
@@ -514,7 +532,7 @@ func (s *Server) v1ListSecrets(w http.ResponseWriter, r *http.Request, ref strin
 	if _, err := s.Service.Store.GetProject(r.Context(), ref); err != nil {
 		return err
 	}
-	secrets, err := s.Service.Store.ListEdgeSecrets(r.Context(), ref)
+	secrets, err := s.Service.Store.ListEdgeSecretNames(r.Context(), ref)
 	if err != nil {
 		return err
 	}
@@ -551,6 +569,9 @@ func (s *Server) v1CreateSecrets(w http.ResponseWriter, r *http.Request, ref str
 	in := make([]provision.EdgeSecretInput, 0, len(body))
 	for _, sec := range body {
 		if err := checkSecretName(sec.Name); err != nil {
+			return err
+		}
+		if err := checkProcessEnvName(sec.Name); err != nil {
 			return err
 		}
 		if seen[sec.Name] {

@@ -392,7 +392,7 @@ func (s *Service) SetSecrets(ctx context.Context, projectID string, in []EdgeSec
 		}
 		rows = append(rows, store.EdgeSecret{Name: sec.Name, Sealed: sealed, Digest: SecretDigest(sec.Value)})
 	}
-	if err := s.Store.PutEdgeSecrets(ctx, projectID, rows); err != nil {
+	if err := s.Store.PutEdgeSecretsCapped(ctx, projectID, rows); err != nil {
 		return err
 	}
 	return s.recycleEdge(ctx, projectID)

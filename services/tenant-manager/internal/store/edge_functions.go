@@ -76,6 +76,9 @@ type NewEdgeVersion struct {
 // the bundle keys of versions beyond the newest keep, which it removed.
 func (l *Locked) AddEdgeVersion(ctx context.Context, v NewEdgeVersion, keep int) (version int, dropped []string, err error) {
 	tx := l.tx
+	if err := l.checkEdgeFunctionCap(ctx, v.Slug); err != nil {
+		return 0, nil, err
+	}
 	// The function row's lock orders concurrent deploys of one slug.
 	err = tx.QueryRow(ctx, `INSERT INTO edge_functions (project_id, slug, name, version, verify_jwt) VALUES ($1, $2, $3, 1, $4)
 		ON CONFLICT (project_id, slug) DO UPDATE SET name = excluded.name, verify_jwt = excluded.verify_jwt,
