@@ -45,7 +45,7 @@ if [ ! -x "$root/tools/node_modules/.bin/cdk" ] ||
 	! grep -q '"version": "2.1148.1"' "$root/tools/node_modules/aws-cdk/package.json" ||
 	[ ! -x "$pg/native/bin/postgres" ] ||
 	! grep -q '"version": "2.0.2"' "$root/tools/node_modules/supabase-management-js/package.json" 2>/dev/null ||
-	! grep -q '"version": "2.9.6"' "$root/tools/node_modules/deno/package.json" 2>/dev/null; then
+	! grep -q '"version": "2.9.6"' "$root/tools/node_modules/@deno/linux-x64-glibc/package.json" 2>/dev/null; then
 	log "npm ci (tools/: aws-cdk CLI, PostgreSQL 16, supabase-management-js, Deno)"
 	(cd "$root/tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 	# npm may skip the package's install script, which restores the library

@@ -19,21 +19,21 @@ import (
 )
 
 // denoBin finds Deno: DENO_BIN, the repository's tools/node_modules (npm
-// package deno), or PATH. A missing Deno fails the test: the runtime is
+// package @deno/linux-x64-glibc), or PATH. A missing Deno fails the test: the runtime is
 // part of the suite.
 func denoBin(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("DENO_BIN"); p != "" {
 		return p
 	}
-	if p, err := filepath.Abs(filepath.Join("..", "..", "..", "..", "tools", "node_modules", "deno", "deno")); err == nil {
+	if p, err := filepath.Abs(filepath.Join("..", "..", "..", "..", "tools", "node_modules", "@deno", "linux-x64-glibc", "deno")); err == nil {
 		if _, err := os.Stat(p); err == nil {
 			return p
 		}
 	}
 	p, err := exec.LookPath("deno")
 	if err != nil {
-		t.Fatalf("deno is not installed: set DENO_BIN or install the npm package deno into tools/ (%v)", err)
+		t.Fatalf("deno is not installed: set DENO_BIN or run scripts/setup.sh, which installs Deno into tools/ (%v)", err)
 	}
 	return p
 }
