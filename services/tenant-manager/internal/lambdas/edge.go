@@ -108,51 +108,5 @@ func (c *EdgeClient) Delete(ctx context.Context, projectID string) error {
 // afterwards. Conflicting updates are waited out and retried within
 // RecycleTimeout (default 3 min).
 func (c *EdgeClient) Recycle(ctx context.Context, projectID string) error {
-	b := c.base()
-	timeout := c.Settings.RecycleTimeout
-	if timeout <= 0 {
-		timeout = 3 * time.Minute
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	name := EdgeFunctionName(projectID)
-	delay := b.pollInterval()
-	for attempt := 1; ; attempt++ {
-		fn, err := b.settled(ctx, name)
-		if err != nil {
-			return err
-		}
-		vars := map[string]string{}
-		if fn.Environment != nil {
-			for k, v := range fn.Environment.Variables {
-				vars[k] = v
-			}
-		}
-		vars["CONFIG_GENERATION"] = fmt.Sprint(time.Now().UnixNano())
-		_, err = c.API.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
-			FunctionName: aws.String(name), Environment: &types.Environment{Variables: vars}, RevisionId: fn.RevisionId,
-		})
-		if err == nil {
-			break
-		}
-		var conflict *types.ResourceConflictException
-		var stale *types.PreconditionFailedException
-		if !errors.As(err, &conflict) && !errors.As(err, &stale) {
-			return fmt.Errorf("recycling function %s: %w", name, err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("recycling function %s: still conflicting after %d attempts: %w", name, attempt, err)
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 5*time.Second)
-	}
-	fn, err := b.settled(ctx, name)
-	if err != nil {
-		return err
-	}
-	if fn.LastUpdateStatus != types.LastUpdateStatusSuccessful {
-		return fmt.Errorf("recycling function %s: update ended %s: %s", name, fn.LastUpdateStatus, aws.ToString(fn.LastUpdateStatusReason))
-	}
-	return nil
+	return c.base().recycle(ctx, EdgeFunctionName(projectID))
 }

@@ -99,13 +99,18 @@ func (c *Client) Delete(ctx context.Context, projectID string) error {
 // with a concurrent one is retried with capped backoff, all within
 // Settings.RecycleTimeout.
 func (c *Client) Recycle(ctx context.Context, projectID string) error {
+	return c.recycle(ctx, FunctionName(projectID))
+}
+
+// recycle is Recycle for any tenant function by name (the edge functions
+// Lambdas are recycled the same way).
+func (c *Client) recycle(ctx context.Context, name string) error {
 	timeout := c.Settings.RecycleTimeout
 	if timeout <= 0 {
 		timeout = 3 * time.Minute
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	name := FunctionName(projectID)
 	delay := c.pollInterval()
 	for attempt := 1; ; attempt++ {
 		fn, err := c.settled(ctx, name)
