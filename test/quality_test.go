@@ -1,6 +1,7 @@
 package test
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -11,9 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
-	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
 )
 
@@ -52,35 +50,40 @@ func TestSnapshot(t *testing.T) {
 func TestCfnLint(t *testing.T) {
 	bin, err := exec.LookPath("cfn-lint")
 	require.NoError(t, err, "cfn-lint is not installed: run the README test command, which installs it")
+	version, err := exec.Command("python3", "-c", `import importlib.metadata as m; print(m.version("cfn-lint"))`).Output()
+	require.NoError(t, err, "reading cfn-lint's version")
 	// One cfn-lint run for every template: loading its schemas is most of
 	// its time. Findings name the file, and so the config.
 	dir := t.TempDir()
 	var files []string
+	key := sha256.New()
+	fmt.Fprintf(key, "cfn-lint %s\x00", strings.TrimSpace(string(version)))
 	for _, path := range []string{defaultConfig, domainConfig, bigConfig} {
 		file := filepath.Join(dir, strings.NewReplacer("../", "", "/", "-").Replace(path)+".template.json")
-		require.NoError(t, os.WriteFile(file, templateJSON(t, synth(t, path)), 0o644))
+		template := templateJSON(t, synth(t, path))
+		require.NoError(t, os.WriteFile(file, template, 0o644))
 		files = append(files, file)
+		fmt.Fprintf(key, "%s\x00%s\x00", filepath.Base(file), template)
+	}
+	// The same cfn-lint passed the same templates before: its verdict stands.
+	passed := filepath.Join("..", ".cache", "template-test", fmt.Sprintf("cfn-lint-%x.passed", key.Sum(nil)[:16]))
+	if _, err := os.Stat(passed); err == nil {
+		t.Logf("cfn-lint %s passed these templates before (%s)", strings.TrimSpace(string(version)), passed)
+		return
 	}
 	out, err := exec.Command(bin, append([]string{"--format", "parseable"}, files...)...).CombinedOutput()
 	require.NoError(t, err, "cfn-lint reported:\n%s", out)
 	require.Empty(t, strings.TrimSpace(string(out)), "cfn-lint reported warnings")
+	require.NoError(t, os.MkdirAll(filepath.Dir(passed), 0o755))
+	require.NoError(t, os.WriteFile(passed, nil, 0o644))
 }
 
 func TestCdkNag(t *testing.T) {
 	for _, path := range []string{defaultConfig, domainConfig, bigConfig} {
 		t.Run(path, func(t *testing.T) {
 			s := synth(t, path)
-			annotations := assertions.Annotations_FromStack(s.stack)
-			nag := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
-			var findings []string
-			for _, list := range []*[]*cxapi.SynthesisMessage{
-				annotations.FindError(jsii.String("*"), nag),
-				annotations.FindWarning(jsii.String("*"), nag),
-			} {
-				for _, m := range *list {
-					findings = append(findings, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data))
-				}
-			}
+			nag := regexp.MustCompile(`^AwsSolutions-`)
+			findings := append(s.findings("error", nag), s.findings("warning", nag)...)
 			require.Empty(t, findings, "unsuppressed cdk-nag AwsSolutions findings")
 		})
 	}
