@@ -47,6 +47,7 @@ func (c callResult) into(t *testing.T, v any) {
 // supabase-management-js 2.0.2 and checks both what the client got and
 // what the platform holds afterwards.
 func TestV1WithSupabaseManagementJS(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	logs := m.captureLogs()
 	ctx := context.Background()
