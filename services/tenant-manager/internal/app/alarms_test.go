@@ -74,9 +74,8 @@ func unreachableCloudWatch() *cloudwatch.Client {
 }
 
 func TestAlarmsFollowTheProject(t *testing.T) {
-	t.Setenv("ALARM_TOPIC_ARN", alarmTopic)
-	t.Setenv("TENANT_ALARMS", "gateway-5xx, lambda-errors,lambda-throttles,lambda-duration")
-	m := newTM(t)
+	t.Parallel()
+	m := newTM(t, withEnv("ALARM_TOPIC_ARN", alarmTopic), withEnv("TENANT_ALARMS", "gateway-5xx, lambda-errors,lambda-throttles,lambda-duration"))
 	status, body := m.create("alarm-all")
 	require.Equal(t, http.StatusCreated, status, body)
 
@@ -119,14 +118,15 @@ func TestAlarmsFollowTheProject(t *testing.T) {
 }
 
 func TestAlarmsDefaultIsOnePerProject(t *testing.T) {
-	t.Setenv("ALARM_TOPIC_ARN", alarmTopic)
-	m := newTM(t)
+	t.Parallel()
+	m := newTM(t, withEnv("ALARM_TOPIC_ARN", alarmTopic))
 	status, body := m.create("alarm-default")
 	require.Equal(t, http.StatusCreated, status, body)
 	require.Equal(t, []string{"gateway-5xx"}, kinds(projectAlarms(t, "alarm-default")))
 }
 
 func TestNoAlarmsWithoutTopic(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	require.Nil(t, m.app.Service.Alarms)
 	status, body := m.create("alarm-none")
@@ -135,11 +135,11 @@ func TestNoAlarmsWithoutTopic(t *testing.T) {
 }
 
 func TestAlarmsUndoneWhenCreateFails(t *testing.T) {
-	t.Setenv("ALARM_TOPIC_ARN", alarmTopic)
-	t.Setenv("TENANT_ALARMS", "gateway-5xx,lambda-errors")
+	t.Parallel()
+	alarmEnv := []option{withEnv("ALARM_TOPIC_ARN", alarmTopic), withEnv("TENANT_ALARMS", "gateway-5xx,lambda-errors")}
 
 	t.Run("a later step fails", func(t *testing.T) {
-		m := newTM(t)
+		m := newTM(t, alarmEnv...)
 		m.kong.Down = true
 		status, body := m.create("alarm-fail")
 		require.Equal(t, http.StatusBadGateway, status, body)
@@ -149,7 +149,7 @@ func TestAlarmsUndoneWhenCreateFails(t *testing.T) {
 	})
 
 	t.Run("CloudWatch is unreachable", func(t *testing.T) {
-		m := newTM(t)
+		m := newTM(t, alarmEnv...)
 		real := m.app.Service.Alarms.(*alarms.Manager)
 		m.app.Service.Alarms = &alarms.Manager{API: unreachableCloudWatch(), Settings: real.Settings}
 		status, body := m.create("alarm-cw-down")
@@ -164,8 +164,8 @@ func TestAlarmsUndoneWhenCreateFails(t *testing.T) {
 }
 
 func TestAlarmsSyncedAtStart(t *testing.T) {
-	t.Setenv("ALARM_TOPIC_ARN", alarmTopic)
-	m := newTM(t)
+	t.Parallel()
+	m := newTM(t, withEnv("ALARM_TOPIC_ARN", alarmTopic))
 	ctx := context.Background()
 	for _, id := range []string{"alarm-sync-a", "alarm-sync-b"} {
 		status, body := m.create(id)
@@ -192,10 +192,11 @@ func TestAlarmsSyncedAtStart(t *testing.T) {
 	require.NoError(t, err)
 	defer cw.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{foreign}})
 	// A new threshold in the configuration reaches existing alarms too.
-	t.Setenv("TENANT_ALARM_5XX_THRESHOLD", "25")
+	cfg2 := *m.cfg
+	cfg2.Env = envWith(m.cfg.Env, "TENANT_ALARM_5XX_THRESHOLD", "25")
 
 	// Another task starting on the same platform database.
-	a2, err := New(ctx, m.cfg, env.aws, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a2, err := New(ctx, &cfg2, env.aws, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	defer a2.Close()
 	require.Eventually(t, func() bool {

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"time"
 
@@ -147,11 +146,11 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 		return nil, fmt.Errorf("syncing workers: %w", err)
 	}
 
-	rotation, err := provision.RotationSettingsFromEnv(os.Getenv)
+	rotation, err := provision.RotationSettingsFromEnv(cfg.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	alarmSettings, err := alarms.SettingsFromEnv(os.Getenv, cfg.LambdaTimeoutSec)
+	alarmSettings, err := alarms.SettingsFromEnv(cfg.Getenv, cfg.LambdaTimeoutSec)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +185,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 		Rotation: rotation,
 		Log:      log,
 	}
-	if err := a.wireControls(awsCfg); err != nil {
+	if err := a.wireControls(awsCfg, cfg.Getenv); err != nil {
 		return nil, err
 	}
 	if alarmSettings.Enabled() {

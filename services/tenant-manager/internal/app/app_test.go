@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 )
 
 func TestProvisionEndToEnd(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
 	status, body := m.create("acme-prod")
@@ -119,6 +121,7 @@ func TestProvisionEndToEnd(t *testing.T) {
 }
 
 func TestCallerIdentityRules(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	for _, id := range []string{"tenant-aa", "tenant-bb"} {
 		status, body := m.create(id)
@@ -168,6 +171,7 @@ func TestCallerIdentityRules(t *testing.T) {
 }
 
 func TestDuplicateAndConcurrentSameID(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	status, _ := m.create("dup-proj")
 	require.Equal(t, http.StatusCreated, status)
@@ -190,6 +194,7 @@ func TestDuplicateAndConcurrentSameID(t *testing.T) {
 }
 
 func TestConcurrentCreatesBalanceAcrossWorkers(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	var wg sync.WaitGroup
 	statuses := make([]int, 50)
@@ -227,6 +232,7 @@ func (f failingFunctions) Create(ctx context.Context, id string) (lambdas.Functi
 }
 
 func TestFaultInjectionLeavesNothingBehind(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		opts   []option
@@ -298,6 +304,7 @@ func (unreachable) Provision(ctx context.Context, id, pw string) error {
 func (unreachable) Deprovision(ctx context.Context, id string) error { return nil }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	long := strings.Repeat("a", 41)
 	for _, tc := range []struct {
@@ -317,10 +324,10 @@ func TestBadInput(t *testing.T) {
 		{"reserved", "POST", "/project/create-pgrest-lambda", adminToken, `{"projectId":"studio"}`, 400, "invalid_project_id"},
 		{"missing id", "POST", "/project/create-pgrest-lambda", adminToken, `{}`, 400, "invalid_project_id"},
 		{"malformed JSON", "POST", "/project/create-pgrest-lambda", adminToken, `{"projectId":`, 400, "invalid_body"},
-		{"unknown field", "POST", "/project/create-pgrest-lambda", adminToken, `{"projectId":"acme-prod","plan":"pro"}`, 400, "invalid_body"},
-		{"two objects", "POST", "/project/create-pgrest-lambda", adminToken, `{"projectId":"acme-prod"}{}`, 400, "invalid_body"},
+		{"unknown field", "POST", "/project/create-pgrest-lambda", adminToken, `{"projectId":"badin-prod","plan":"pro"}`, 400, "invalid_body"},
+		{"two objects", "POST", "/project/create-pgrest-lambda", adminToken, `{"projectId":"badin-prod"}{}`, 400, "invalid_body"},
 		{"empty body", "POST", "/project/create-pgrest-lambda", adminToken, ``, 400, "invalid_body"},
-		{"no token", "POST", "/project/create-pgrest-lambda", "", `{"projectId":"acme-prod"}`, 401, "unauthorized"},
+		{"no token", "POST", "/project/create-pgrest-lambda", "", `{"projectId":"badin-prod"}`, 401, "unauthorized"},
 		{"wrong token", "GET", "/projects", "not-the-token", ``, 401, "unauthorized"},
 		{"bad id in path", "GET", "/project/Bad_ID", adminToken, ``, 400, "invalid_project_id"},
 		{"unknown project", "GET", "/project/no-such-project", adminToken, ``, 404, "not_found"},
@@ -342,10 +349,11 @@ func TestBadInput(t *testing.T) {
 			require.NotEmpty(t, body["error"])
 		})
 	}
-	require.Empty(t, m.leftovers("acme-prod"), "no bad request left anything behind")
+	require.Empty(t, m.leftovers("badin-prod"), "no bad request left anything behind")
 }
 
 func TestAPIKeysAndRotation(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
 	status, _ := m.create("keys-proj")
@@ -393,6 +401,7 @@ func TestAPIKeysAndRotation(t *testing.T) {
 }
 
 func TestDeprovision(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	status, _ := m.create("short-lived")
 	require.Equal(t, http.StatusCreated, status)
@@ -407,38 +416,51 @@ func TestDeprovision(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	status, body := m.do("GET", "/health", "", "")
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, "ok", body["status"])
 }
 
+var rotationRuns atomic.Int64
+
 // Worker master secrets rotate: the tenant-manager keeps working with the
 // new password without a restart.
 func TestWorkerSecretRotation(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	admin, err := env.pg2.Connect(ctx, "postgres", env.pg2.SuperPassword, "postgres")
 	require.NoError(t, err)
-	defer admin.Close(ctx)
-	_, err = admin.Exec(ctx, "CREATE ROLE rotating_admin LOGIN CREATEDB CREATEROLE PASSWORD 'first-password'")
+	// A cleanup, not a defer: the role's cleanup below still needs it.
+	t.Cleanup(func() { admin.Close(context.Background()) })
+	// The role and the secret outlive the test in the shared cluster and
+	// moto: under -count each run makes its own.
+	run := rotationRuns.Add(1)
+	role := fmt.Sprintf("rotating_admin_%d", run)
+	_, err = admin.Exec(ctx, "CREATE ROLE "+role+" LOGIN CREATEDB CREATEROLE PASSWORD 'first-password'")
 	require.NoError(t, err)
 	// Like an instance's one master, it administers the API roles (which
 	// the other tests' admin may have created already): the cluster keeps
 	// working for both.
 	_, err = admin.Exec(ctx, `DO $$ DECLARE r text; BEGIN
 		FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
-			IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-				EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT', r);
-			END IF;
-			EXECUTE format('GRANT %I TO rotating_admin WITH ADMIN OPTION', r);
+			-- a tenant-manager of a test running alongside may be creating it
+			BEGIN
+				IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+					EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT', r);
+				END IF;
+			EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+			END;
+			EXECUTE format('GRANT %I TO %I WITH ADMIN OPTION', r, '`+role+`');
 			EXECUTE format('GRANT %I TO %I WITH ADMIN OPTION', r, '`+env.pg2.AdminUser+`');
 		END LOOP; END $$`)
 	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP ROLE IF EXISTS rotating_admin") })
+	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP ROLE IF EXISTS "+role) })
 
 	sm := secretsmanager.NewFromConfig(env.aws)
-	secret, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("rotating-worker-master"),
-		SecretString: aws.String(`{"username":"rotating_admin","password":"first-password"}`)})
+	secret, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(fmt.Sprintf("rotating-worker-master-%d", run)),
+		SecretString: aws.String(`{"username":"` + role + `","password":"first-password"}`)})
 	require.NoError(t, err)
 
 	m := newTM(t, func(c *config.Config) {
@@ -448,10 +470,10 @@ func TestWorkerSecretRotation(t *testing.T) {
 	require.Equal(t, http.StatusCreated, status, body)
 
 	// What the rotation Lambda does: a new password, then the secret.
-	_, err = admin.Exec(ctx, "ALTER ROLE rotating_admin PASSWORD 'second-password'")
+	_, err = admin.Exec(ctx, "ALTER ROLE "+role+" PASSWORD 'second-password'")
 	require.NoError(t, err)
 	_, err = sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: secret.ARN,
-		SecretString: aws.String(`{"username":"rotating_admin","password":"second-password"}`)})
+		SecretString: aws.String(`{"username":"` + role + `","password":"second-password"}`)})
 	require.NoError(t, err)
 
 	status, body = m.create("after-rotation")

@@ -46,6 +46,7 @@ func identityExpiring(t *testing.T, roleARN, session string, at, expires time.Ti
 // Against moto's STS: a header that signs its credentials' expiration is
 // verified like any other while the credentials live, and refused after.
 func TestCallerIdentityCredentialExpiration(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	status, body := m.create("expiry-aa")
 	require.Equal(t, http.StatusCreated, status, body)

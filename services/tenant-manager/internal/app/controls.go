@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -21,8 +20,8 @@ func (r redisCache) SetControl(ctx context.Context, key string, fields map[strin
 // log group client and starts one pass that applies the guards to the
 // projects that exist (in the background: a start does not wait on every
 // tenant's database and function).
-func (a *App) wireControls(awsCfg aws.Config) error {
-	settings, err := provision.ControlSettingsFromEnv(os.Getenv)
+func (a *App) wireControls(awsCfg aws.Config, getenv func(string) string) error {
+	settings, err := provision.ControlSettingsFromEnv(getenv)
 	if err != nil {
 		return err
 	}

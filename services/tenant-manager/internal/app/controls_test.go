@@ -100,6 +100,7 @@ func (m *tm) guards(id string) guardState {
 }
 
 func TestPauseRestoreEndToEnd(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	m.app.Service.Controls.ReservedConcurrency = 5
 	ctx := context.Background()
@@ -240,6 +241,7 @@ func TestPauseRestoreEndToEnd(t *testing.T) {
 }
 
 func TestPauseRestoreRefusedWhileBusy(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
 	status, body := m.create("busy-one")
@@ -310,6 +312,7 @@ func (f failingLogin) SetLogin(ctx context.Context, projectID string, login bool
 }
 
 func TestPauseFailureIsCompensated(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	m.app.Service.Controls.ReservedConcurrency = 4
 	ctx := context.Background()
@@ -343,6 +346,7 @@ func TestPauseFailureIsCompensated(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
 	rc := redisClient(t)
@@ -435,6 +439,7 @@ func TestLimits(t *testing.T) {
 }
 
 func TestReconcileAppliesGuardsToExistingProjects(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
 	rc := redisClient(t)
@@ -479,6 +484,7 @@ func TestReconcileAppliesGuardsToExistingProjects(t *testing.T) {
 }
 
 func TestLogGroupsOnFailureAndRetain(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	t.Run("a failed create removes its log group", func(t *testing.T) {
 		m.kong.Down = true

@@ -28,6 +28,7 @@ func withEdgeImage(image string, memory int) option {
 // them in the run, and makes a missing one again only for a project with
 // functions, storing and publishing its new URL.
 func TestFleetReconcileEdgeFunctions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	a := newTM(t, withFunctions(t, nil), withEdgeImage(edgeImageA, 256), withEdgeConcurrency(2))
 	for _, id := range []string{"efleet-1", "efleet-2", "efleet-3"} {

@@ -39,6 +39,7 @@ func withEdgeConcurrency(n int) option {
 // back as well; a project without functions pauses as before; a paused
 // project's first deploy makes its Lambda throttled.
 func TestPauseRestoreEdgeFunctions(t *testing.T) {
+	t.Parallel()
 	m := newTM(t, withFunctions(t, nil), withEdgeConcurrency(3))
 	ctx := context.Background()
 	for _, id := range []string{"edgepause", "edgenone", "edgelate"} {

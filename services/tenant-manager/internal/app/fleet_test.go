@@ -212,6 +212,7 @@ func image(tag string) string {
 // reserved concurrency 0), then out-of-band deletions, injected failures,
 // a failing canary, a killed run, a second task and a JWT rotation.
 func TestFleetReconcile(t *testing.T) {
+	t.Parallel()
 	a := newTM(t, fleetOpts(func(c *config.Config) { c.PostgrestImageURI = imageA }))
 	const n = 20
 	ids := make([]string, n)
@@ -517,6 +518,7 @@ func TestFleetReconcile(t *testing.T) {
 // A reserved concurrency changed out of band comes back to the project's
 // setting; an unknown endpoint body field is refused.
 func TestFleetConcurrencyAndAPI(t *testing.T) {
+	t.Parallel()
 	m := newTM(t, fleetOpts(func(c *config.Config) { c.Fleet.Interval = 0 }))
 	status, body := m.create("fleet-conc")
 	require.Equal(t, http.StatusCreated, status, "%v", body)

@@ -16,6 +16,7 @@ import (
 // the like) would run native code from a bundle in the functions Lambda;
 // the API refuses it, naming the rule, and still lets one be deleted.
 func TestSecretNamesSteeringTheRuntimeRefused(t *testing.T) {
+	t.Parallel()
 	m := newTM(t, withFunctions(t, nil))
 	code, _ := m.create("secld")
 	require.Equal(t, http.StatusCreated, code)
@@ -43,6 +44,7 @@ func secretsBody(names []string, value string) string {
 // of values (each one is opened and served whole to the runtime); the
 // listing reads names and digests, not the sealed values.
 func TestFunctionSecretCaps(t *testing.T) {
+	t.Parallel()
 	m := newTM(t, withFunctions(t, nil))
 	for _, id := range []string{"capn", "capb"} {
 		code, _ := m.create(id)
@@ -85,6 +87,7 @@ func TestFunctionSecretCaps(t *testing.T) {
 // TestFunctionCountCap: a project holds at most 100 functions; a new
 // version of an existing one is still accepted.
 func TestFunctionCountCap(t *testing.T) {
+	t.Parallel()
 	m := newTM(t, withFunctions(t, nil))
 	code, _ := m.create("capf")
 	require.Equal(t, http.StatusCreated, code)
@@ -126,6 +129,7 @@ func (m *tm) hangingDeploy(ref string) {
 // at most four per task (503), decided before the body is read, so slow
 // or many uploads cannot pile files up in memory.
 func TestDeployConcurrencyBounded(t *testing.T) {
+	t.Parallel()
 	m := newTM(t, withFunctions(t, nil))
 	src := part{name: "file", body: `Deno.serve(() => new Response("ok"));`}
 	m.hangingDeploy("gatea")

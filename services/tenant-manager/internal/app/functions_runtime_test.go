@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -79,37 +80,52 @@ func (m *tm) startRuntime(t testing.TB, id string) runtimeInstance {
 	router, err := filepath.Abs(filepath.Join("..", "..", "..", "functions-runtime", "router", "router.ts"))
 	require.NoError(t, err)
 	dir := t.TempDir()
-	port := freePort()
-	cmd := exec.Command(functionsBootstrap(t))
-	cmd.Env = []string{
-		"PATH=/usr/bin:/bin", "HOME=" + dir,
-		"PROJECT_ID=" + id, "CONFIG_SERVICE_URL=" + m.isrv.URL, "AWS_REGION=us-east-1", "STS_ENDPOINT=" + env.motoURL,
-		"AWS_ACCESS_KEY_ID=" + *out.Credentials.AccessKeyId, "AWS_SECRET_ACCESS_KEY=" + *out.Credentials.SecretAccessKey,
-		"AWS_SESSION_TOKEN=" + *out.Credentials.SessionToken, "AWS_EC2_METADATA_DISABLED=true",
-		"AWS_CONFIG_FILE=" + filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "none"),
-		fmt.Sprintf("AWS_LWA_PORT=%d", port), "DENO_PATH=" + denoBin(t), "ROUTER_PATH=" + router,
-		"FUNCTIONS_DIR=" + filepath.Join(dir, "functions"), "FUNCTIONS_SCRATCH_DIR=" + filepath.Join(dir, "scratch"),
-		"DENO_DIR=" + filepath.Join(dir, "deno-dir"),
-	}
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	start := time.Now()
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		resp, err := http.Get(base + "/_internal/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+	// The port is free when picked but not reserved: a test running in
+	// parallel (or an outgoing connection) may take it before Deno binds
+	// it, so a start that fails with AddrInUse tries another port.
+	for attempt := 1; ; attempt++ {
+		port := freePort()
+		cmd := exec.Command(functionsBootstrap(t))
+		cmd.Env = []string{
+			"PATH=/usr/bin:/bin", "HOME=" + dir,
+			"PROJECT_ID=" + id, "CONFIG_SERVICE_URL=" + m.isrv.URL, "AWS_REGION=us-east-1", "STS_ENDPOINT=" + env.motoURL,
+			"AWS_ACCESS_KEY_ID=" + *out.Credentials.AccessKeyId, "AWS_SECRET_ACCESS_KEY=" + *out.Credentials.SecretAccessKey,
+			"AWS_SESSION_TOKEN=" + *out.Credentials.SessionToken, "AWS_EC2_METADATA_DISABLED=true",
+			"AWS_CONFIG_FILE=" + filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "none"),
+			fmt.Sprintf("AWS_LWA_PORT=%d", port), "DENO_PATH=" + denoBin(t), "ROUTER_PATH=" + router,
+			"FUNCTIONS_DIR=" + filepath.Join(dir, "functions"), "FUNCTIONS_SCRATCH_DIR=" + filepath.Join(dir, "scratch"),
+			"DENO_DIR=" + filepath.Join(dir, "deno-dir"),
+		}
+		logs := &syncBuffer{}
+		cmd.Stdout, cmd.Stderr = logs, logs
+		start := time.Now()
+		require.NoError(t, cmd.Start())
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+		base := fmt.Sprintf("http://127.0.0.1:%d", port)
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			resp, err := http.Get(base + "/_internal/health")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return runtimeInstance{url: base, started: start}
+				}
+			}
+			gone := false
+			select {
+			case <-exited:
+				gone = true
+			default:
+			}
+			if gone && attempt < 3 && strings.Contains(logs.String(), "AddrInUse") {
 				break
 			}
-		}
-		if time.Now().After(deadline) || cmd.ProcessState != nil {
-			t.Fatalf("the functions runtime of %s did not start:\n%s", id, logs.String())
+			if time.Now().After(deadline) || gone {
+				t.Fatalf("the functions runtime of %s did not start:\n%s", id, logs.String())
+			}
 		}
 	}
-	return runtimeInstance{url: base, started: start}
 }
 
 func getJSON(t testing.TB, u string) (int, map[string]any) {
@@ -141,6 +157,7 @@ func echoSource(version string) string {
 // sees its own secrets only, never the role's credentials, and a redeploy
 // is what new instances serve.
 func TestFunctionsRuntime(t *testing.T) {
+	t.Parallel()
 	m := newTM(t, withFunctions(t, nil))
 	for _, id := range []string{"rta", "rtb"} {
 		code, _ := m.create(id)

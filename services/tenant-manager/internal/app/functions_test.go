@@ -178,6 +178,7 @@ func (m *tm) functionsLambda(id string) (*lambda.GetFunctionOutput, error) {
 // versions, what the runtime is served, the kept versions, a failed deploy
 // and the deletion of function and project.
 func TestFunctionDeployVersions(t *testing.T) {
+	t.Parallel()
 	m := newTM(t, withFunctions(t, map[string]string{"FUNCTIONS_KEEP_VERSIONS": "2"}))
 	ctx := context.Background()
 	code, _ := m.create("fnver")
@@ -318,6 +319,7 @@ func (f failingRuntime) Ensure(ctx context.Context, projectID string) (lambdas.F
 // TestFunctionFirstDeployFailureRemovesLambda: a first deploy whose Lambda
 // step fails removes the Lambda and the bundle, and records nothing.
 func TestFunctionFirstDeployFailureRemovesLambda(t *testing.T) {
+	t.Parallel()
 	m := newTM(t, withFunctions(t, nil))
 	code, _ := m.create("fnfail")
 	require.Equal(t, http.StatusCreated, code)
@@ -343,6 +345,7 @@ func TestFunctionFirstDeployFailureRemovesLambda(t *testing.T) {
 // as SHA-256 digests only, SUPABASE_ names are refused, and the runtime
 // gets the values.
 func TestFunctionSecrets(t *testing.T) {
+	t.Parallel()
 	m := newTM(t, withFunctions(t, nil))
 	ctx := context.Background()
 	for _, id := range []string{"seca", "secb"} {
@@ -426,6 +429,7 @@ func truncateForLog(s string) string {
 // TestFunctionBadInput: every malformed deploy or request is a 4xx naming
 // the problem, and nothing is stored.
 func TestFunctionBadInput(t *testing.T) {
+	t.Parallel()
 	m := newTM(t, withFunctions(t, map[string]string{"FUNCTIONS_MAX_BUNDLE_BYTES": "2048"}))
 	code, _ := m.create("fnbad")
 	require.Equal(t, http.StatusCreated, code)
@@ -514,6 +518,7 @@ func TestFunctionBadInput(t *testing.T) {
 
 // TestFunctionsDisabled: without FUNCTIONS_BUCKET the endpoints say so.
 func TestFunctionsDisabled(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	code, _ := m.create("fnoff")
 	require.Equal(t, http.StatusCreated, code)
@@ -528,6 +533,7 @@ func TestFunctionsDisabled(t *testing.T) {
 // TestFunctionsWithSupabaseManagementJS drives the function and secret
 // endpoints with the npm client supabase-management-js 2.0.2.
 func TestFunctionsWithSupabaseManagementJS(t *testing.T) {
+	t.Parallel()
 	m := newTM(t, withFunctions(t, nil))
 	code, _ := m.create("fnjs")
 	require.Equal(t, http.StatusCreated, code)

@@ -96,6 +96,7 @@ func TestSQLHugeValuesAreRefusedUnread(t *testing.T) {
 // Parallel requests take slots: past SQL_MAX_CONCURRENT_REQUESTS they wait
 // a little, then get 503 sql_busy.
 func TestSQLConcurrentRequestsAreBounded(t *testing.T) {
+	t.Parallel()
 	m := newTM(t, func(c *config.Config) {
 		c.SQL = config.SQL{StatementTimeout: 20 * time.Second, MaxRows: 100, MaxBytes: 1 << 20, MaxConcurrent: 1}
 	})
@@ -120,6 +121,7 @@ func TestSQLConcurrentRequestsAreBounded(t *testing.T) {
 // Whatever the tenant's SQL makes the server say is a 400 with bounded
 // text, never a 500, and the log carries no tenant-chosen text.
 func TestSQLServerErrorsAreTheCallers(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	logs := &syncBuffer{}
 	m.app.Server.Log = slog.New(slog.NewTextHandler(logs, nil))
@@ -159,6 +161,7 @@ func TestSQLServerErrorsAreTheCallers(t *testing.T) {
 // A loop that catches the cancel and lifts its own timeout still ends at
 // the request's deadline: the master terminates its backend.
 func TestSQLTimeoutCannotBeEscaped(t *testing.T) {
+	t.Parallel()
 	m := newTM(t, func(c *config.Config) {
 		c.SQL = config.SQL{StatementTimeout: 1500 * time.Millisecond, MaxRows: 100, MaxBytes: 1 << 20}
 	})
@@ -180,6 +183,7 @@ func TestSQLTimeoutCannotBeEscaped(t *testing.T) {
 }
 
 func TestSweepLimits(t *testing.T) {
+	t.Parallel()
 	c := provision.DefaultControlSettings()
 	require.Equal(t, worker.SweepLimits{Owner: 90 * time.Second, Authenticator: 90 * time.Second}, sweepLimits(time.Minute, c))
 	c.AuthenticatedStatementTimeout = 0
@@ -190,6 +194,7 @@ func TestSweepLimits(t *testing.T) {
 // not hide the COMMIT from the check, and SQL that slips one past it is
 // caught by the transaction id changing.
 func TestMigrationCannotHalfApply(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	id := m.mustCreate("sqlh-mig")["project_id"].(string)
 	path := "/v1/projects/" + id + "/database/migrations"
@@ -223,9 +228,12 @@ func TestMigrationCannotHalfApply(t *testing.T) {
 // Redis down during a pause leaves the old control hash (no TTL); once
 // Redis answers the periodic comparison rewrites it.
 func TestStaleControlHashIsRepaired(t *testing.T) {
+	t.Parallel()
+	seams.Lock()
 	controlSyncInterval = time.Second
-	m := newTM(t)
+	m := newTMLocked(t)
 	controlSyncInterval = 0
+	seams.Unlock()
 	ctx := context.Background()
 	rc := redisClient(t)
 	m.mustCreate("ctlsync")

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,10 +29,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/config"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/kongadmin/kongfake"
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/store"
 	"github.com/supabase-on-aws/supabase-on-aws/services/testkit/moto"
 	"github.com/supabase-on-aws/supabase-on-aws/services/testkit/pgtest"
 )
@@ -67,29 +70,42 @@ func freePort() int {
 }
 
 func setup(m *testing.M) (int, error) {
-	var err error
-	if env.pg1, err = pgtest.Start(); err != nil {
-		return 0, err
-	}
-	defer env.pg1.Stop()
-	if env.pg2, err = pgtest.Start(); err != nil {
-		return 0, err
-	}
-	defer env.pg2.Stop()
-
-	mt, err := moto.Start()
-	if err != nil {
-		return 0, err
-	}
-	defer mt.Stop()
-	env.motoURL = mt.URL
-
+	// The four servers start at once: each mostly waits on its own
+	// process, and one after another they made a good part of the
+	// package's wall time.
+	var (
+		wg             sync.WaitGroup
+		pg1Err, pg2Err error
+		mt             *moto.Server
+		motoErr        error
+	)
+	wg.Add(3)
+	go func() { defer wg.Done(); env.pg1, pg1Err = pgtest.Start() }()
+	go func() { defer wg.Done(); env.pg2, pg2Err = pgtest.Start() }()
+	go func() { defer wg.Done(); mt, motoErr = moto.Start() }()
 	redisPort := freePort()
 	redis := exec.Command("redis-server", "--port", fmt.Sprint(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := redis.Start(); err != nil {
-		return 0, fmt.Errorf("redis-server (run scripts/setup.sh): %w", err)
+	redisErr := redis.Start()
+	wg.Wait()
+	if env.pg1 != nil {
+		defer env.pg1.Stop()
 	}
-	defer func() { redis.Process.Kill(); redis.Wait() }()
+	if env.pg2 != nil {
+		defer env.pg2.Stop()
+	}
+	if mt != nil {
+		defer mt.Stop()
+	}
+	if redisErr == nil {
+		defer func() { redis.Process.Kill(); redis.Wait() }()
+	}
+	if err := errors.Join(pg1Err, pg2Err, motoErr); err != nil {
+		return 0, err
+	}
+	if redisErr != nil {
+		return 0, fmt.Errorf("redis-server (run scripts/setup.sh): %w", redisErr)
+	}
+	env.motoURL = mt.URL
 	env.redisAddr = fmt.Sprintf("127.0.0.1:%d", redisPort)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if c, err := net.Dial("tcp", env.redisAddr); err == nil {
@@ -99,6 +115,10 @@ func setup(m *testing.M) (int, error) {
 		if time.Now().After(deadline) {
 			return 0, errors.New("redis-server did not start")
 		}
+	}
+
+	if err := migratePlatformTemplate(); err != nil {
+		return 0, err
 	}
 
 	env.aws = aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""), BaseEndpoint: aws.String(env.motoURL)}
@@ -129,6 +149,33 @@ func setup(m *testing.M) (int, error) {
 	return m.Run(), nil
 }
 
+// platformTemplate is a platform database with every migration applied;
+// each tenant-manager's own database is copied from it, so the migrations
+// run once per test binary rather than once per test (New still runs them
+// and finds nothing to apply). Each backend and each DDL statement costs
+// PostgreSQL CPU, the bottleneck once tests run in parallel.
+const platformTemplate = "platform_template"
+
+func migratePlatformTemplate() error {
+	ctx := context.Background()
+	conn, err := env.pg1.Connect(ctx, env.pg1.AdminUser, env.pg1.AdminPassword, "postgres")
+	if err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+platformTemplate)
+	conn.Close(ctx)
+	if err != nil {
+		return err
+	}
+	pool, err := pgxpool.New(ctx, env.pg1.URL(env.pg1.AdminUser, env.pg1.AdminPassword, platformTemplate))
+	if err != nil {
+		return err
+	}
+	// Closed before any copy: a template must have no sessions.
+	defer pool.Close()
+	return store.Migrate(ctx, pool)
+}
+
 // tm is one tenant-manager under test with its own platform database and
 // Kong fake.
 type tm struct {
@@ -143,14 +190,57 @@ type tm struct {
 
 type option func(*config.Config)
 
+// withEnv gives this tenant-manager a variable it reads outside
+// config.Load (JWT rotation, alarms, tenant guards). t.Setenv would
+// reach every test running in parallel, and Go refuses it in them.
+func withEnv(name, value string) option {
+	return func(c *config.Config) {
+		c.Env = envWith(c.Env, name, value)
+	}
+}
+
+func envWith(getenv func(string) string, name, value string) func(string) string {
+	return func(k string) string {
+		if k == name {
+			return value
+		}
+		return getenv(k)
+	}
+}
+
+// seams guards the package-level knobs some tests turn while they start a
+// tenant-manager (controlSyncInterval): such a test holds it for writing,
+// every other start for reading, so the knob reaches only its own.
+var seams sync.RWMutex
+
 func newTM(t testing.TB, opts ...option) *tm {
+	t.Helper()
+	return newTMWithAWS(t, env.aws, opts...)
+}
+
+// newTMWithAWS is newTM with the tenant-manager's own AWS configuration
+// (env.aws is shared by the tests running in parallel).
+func newTMWithAWS(t testing.TB, awsCfg aws.Config, opts ...option) *tm {
+	t.Helper()
+	seams.RLock()
+	defer seams.RUnlock()
+	return newTMLockedAWS(t, awsCfg, opts...)
+}
+
+// newTMLocked is newTM for a caller that holds seams.
+func newTMLocked(t testing.TB, opts ...option) *tm {
+	t.Helper()
+	return newTMLockedAWS(t, env.aws, opts...)
+}
+
+func newTMLockedAWS(t testing.TB, awsCfg aws.Config, opts ...option) *tm {
 	t.Helper()
 	ctx := context.Background()
 	n := env.platformDBs.Add(1)
 	dbName := fmt.Sprintf("platform_%d", n)
 	conn, err := env.pg1.Connect(ctx, env.pg1.AdminUser, env.pg1.AdminPassword, "postgres")
 	require.NoError(t, err)
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+dbName)
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+dbName+" TEMPLATE "+platformTemplate)
 	conn.Close(ctx)
 	require.NoError(t, err)
 
@@ -181,7 +271,7 @@ func newTM(t testing.TB, opts ...option) *tm {
 	for _, o := range opts {
 		o(cfg)
 	}
-	a, err := New(ctx, cfg, env.aws, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := New(ctx, cfg, awsCfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	srv := httptest.NewServer(a.Server.PublicHandler())
 	internal := httptest.NewServer(a.Server.InternalHandler())

@@ -12,6 +12,7 @@ import (
 // listener accepts a percent-encoded path (the mux would decode it after
 // path rules in front of the service had matched the raw form).
 func TestListenersAndEscapedPaths(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	status, body := m.create("split-aa")
 	require.Equal(t, http.StatusCreated, status, body)

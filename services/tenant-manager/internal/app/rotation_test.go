@@ -219,6 +219,7 @@ func redisClient(t *testing.T) *goredis.Client {
 // the new secret; the Lambda accepts the new one before the gateway can
 // learn it; after the retire pass only the new one is accepted.
 func TestJWTRotationOverlap(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
 	status, body := m.create("rot-overlap")
@@ -295,8 +296,8 @@ func TestJWTRotationOverlap(t *testing.T) {
 
 // The app runs the retire loop on its own and stops it on Close.
 func TestJWTRetireLoop(t *testing.T) {
-	t.Setenv("JWT_RETIRE_INTERVAL_SECONDS", "1")
-	m := newTM(t)
+	t.Parallel()
+	m := newTM(t, withEnv("JWT_RETIRE_INTERVAL_SECONDS", "1"))
 	m.app.Service.Rotation.Overlap = time.Second
 	status, _ := m.create("rot-loop")
 	require.Equal(t, http.StatusCreated, status)
@@ -319,6 +320,7 @@ func TestJWTRetireLoop(t *testing.T) {
 
 // A failed recycle leaves the database exactly as before and says so.
 func TestJWTRotationRecycleFailureRollsBack(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	status, _ := m.create("rot-fail")
 	require.Equal(t, http.StatusCreated, status)
@@ -355,6 +357,7 @@ func TestJWTRotationRecycleFailureRollsBack(t *testing.T) {
 
 // The recycle waits out an update in progress and retries conflicts.
 func TestJWTRotationWaitsForLambdaUpdates(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	status, _ := m.create("rot-wait")
 	require.Equal(t, http.StatusCreated, status)
@@ -374,6 +377,7 @@ func TestJWTRotationWaitsForLambdaUpdates(t *testing.T) {
 
 // Of two concurrent rotations one gets 409; afterwards rotating works.
 func TestJWTRotationConcurrent(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	status, _ := m.create("rot-conc")
 	require.Equal(t, http.StatusCreated, status)
@@ -417,6 +421,7 @@ func TestJWTRotationConcurrent(t *testing.T) {
 // a refill that read the previous one cannot put it back; a Redis failure
 // does not fail the rotation and is reported.
 func TestJWTRotationWriteThrough(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
 	status, _ := m.create("rot-cache")
@@ -472,6 +477,7 @@ func TestJWTRotationWriteThrough(t *testing.T) {
 // The cache script against real Redis: a lower version loses, an equal or
 // higher one wins, whatever else is in the key is replaced.
 func TestConfigCacheScript(t *testing.T) {
+	t.Parallel()
 	rc := redisClient(t)
 	ctx := context.Background()
 	c := redisCache{rc}
@@ -509,6 +515,7 @@ func TestConfigCacheScript(t *testing.T) {
 // retire pass, so rotations are not blocked forever; of several
 // tenant-manager tasks only one runs the pass at a time.
 func TestJWTRetirePassHousekeeping(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
 	status, _ := m.create("rot-house")
@@ -661,6 +668,7 @@ func (m *tm) faultyStore(t *testing.T) *dbFaults {
 // answer says the outcome is unknown and how to find it out, and the
 // project shows the key that is current.
 func TestJWTRotationPromoteOutcomeUnknown(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	status, _ := m.create("rot-unknown")
 	require.Equal(t, http.StatusCreated, status)
@@ -699,6 +707,7 @@ func TestJWTRotationPromoteOutcomeUnknown(t *testing.T) {
 // The promotion failed before its commit and the check failed as well:
 // the pending key is deleted, so "rolled back" is true and is said.
 func TestJWTRotationPromoteFailedCheckFailedRollsBack(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	status, _ := m.create("rot-unk-rb")
 	require.Equal(t, http.StatusCreated, status)
@@ -761,6 +770,7 @@ func (m *tm) retirePass(t *testing.T, limit time.Duration) (time.Duration, error
 // A pass whose database connection hangs ends at its deadline and gives
 // the advisory lock back, so the next pass (here or on another task) runs.
 func TestJWTRetirePassHungDatabase(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	old := m.rotatedAndExpired("rot-hung-db")
 	faults := m.faultyStore(t)
@@ -784,6 +794,9 @@ func TestJWTRetirePassHungDatabase(t *testing.T) {
 	_, err = conn.Exec(ctx, "SELECT pg_advisory_unlock(hashtext('supabase:jwt-retire'))")
 	require.NoError(t, err)
 
+	// The database answers again: the next pass gets the room of a normal
+	// one (a recycle against a loaded moto can take more than 1 s).
+	m.app.Service.Rotation.RetirePassTimeout = 20 * time.Second
 	_, err = m.retirePass(t, 30*time.Second)
 	require.NoError(t, err)
 	require.Equal(t, "retired", m.keyStatus("rot-hung-db", old))
@@ -792,6 +805,7 @@ func TestJWTRetirePassHungDatabase(t *testing.T) {
 // A project whose Lambda hangs uses up its own deadline only: the pass
 // retires the other projects' keys, and the hung one goes last next time.
 func TestJWTRetirePassHungLambda(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	oldA := m.rotatedAndExpired("rot-hang-a")
 	oldB := m.rotatedAndExpired("rot-hang-b")
@@ -824,6 +838,7 @@ func TestJWTRetirePassHungLambda(t *testing.T) {
 // removing it) are retired: there is nothing to recycle, and retrying
 // would fail and log every pass forever.
 func TestJWTRetireWithoutFunction(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
 	old := m.rotatedAndExpired("rot-nofn")

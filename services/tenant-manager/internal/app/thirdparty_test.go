@@ -83,6 +83,7 @@ func (m *tm) version(id string) int64 {
 }
 
 func TestThirdPartyAuthManagement(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	m.app.Server.TPAResolver = testResolver
 	ctx := context.Background()
@@ -268,6 +269,7 @@ func TestThirdPartyAuthManagement(t *testing.T) {
 // ref the project, iat/exp of the minted JWT. A policy using
 // (owner = auth.uid()) then gives each user their own rows only.
 func TestThirdPartyAuthRLS(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	m.app.Server.TPAResolver = testResolver
 	ctx := context.Background()
@@ -363,6 +365,7 @@ func TestThirdPartyAuthRLS(t *testing.T) {
 // npm client (createProjectTpaIntegration, listProjectTpaIntegrations,
 // getProjectTpaIntegration, deleteProjectTpaIntegration).
 func TestThirdPartyAuthWithSupabaseManagementJS(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	m.app.Server.TPAResolver = testResolver
 	status, body := m.create("tpa-client")

@@ -39,6 +39,7 @@ func within(t *testing.T, limit time.Duration, f func()) time.Duration {
 }
 
 func TestSlowHeadersAreCutOff(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	tt := m.cfg.Timeouts
 	tt.ReadHeader = 300 * time.Millisecond
@@ -79,6 +80,7 @@ func TestSlowHeadersAreCutOff(t *testing.T) {
 }
 
 func TestSilentKongFailsTheStepInTime(t *testing.T) {
+	t.Parallel()
 	hole := blackHole(t)
 	m := newTM(t, func(c *config.Config) {
 		c.KongAdminURL = "http://" + hole
@@ -94,6 +96,7 @@ func TestSilentKongFailsTheStepInTime(t *testing.T) {
 }
 
 func TestSilentSTSIsAnOutageInTime(t *testing.T) {
+	t.Parallel()
 	hole := blackHole(t)
 	m := newTM(t, func(c *config.Config) {
 		c.STSEndpoint = "http://" + hole
@@ -109,6 +112,7 @@ func TestSilentSTSIsAnOutageInTime(t *testing.T) {
 }
 
 func TestSilentRedisFailsWithinItsTimeout(t *testing.T) {
+	t.Parallel()
 	hole := blackHole(t)
 	m := newTM(t, func(c *config.Config) {
 		c.RedisURL = "redis://" + hole + "/0"
@@ -121,11 +125,11 @@ func TestSilentRedisFailsWithinItsTimeout(t *testing.T) {
 }
 
 func TestSilentAWSFailsTheStepInTime(t *testing.T) {
+	t.Parallel()
 	hole := blackHole(t)
-	saved := env.aws
-	env.aws.BaseEndpoint = aws.String("http://" + hole)
-	m := newTM(t, func(c *config.Config) { c.Timeouts.AWS = 200 * time.Millisecond })
-	env.aws = saved
+	silent := env.aws.Copy()
+	silent.BaseEndpoint = aws.String("http://" + hole)
+	m := newTMWithAWS(t, silent, func(c *config.Config) { c.Timeouts.AWS = 200 * time.Millisecond })
 	var status int
 	var body map[string]any
 	took := within(t, 60*time.Second, func() { status, body = m.create("aws-hangs") })

@@ -13,6 +13,7 @@ import (
 // endpoints, then PostgreSQL is checked directly, including what a
 // PostgREST-style session as anon may see under the policy it created.
 func TestV1DatabaseWithSupabaseManagementJS(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
 	id := m.mustCreate("sqlq-client")["project_id"].(string)

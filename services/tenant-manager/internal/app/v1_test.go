@@ -44,6 +44,7 @@ type health []struct {
 // too: the id is the ref, the name defaults to it, the region is the
 // platform's.
 func TestV1SharesProjectsWithLegacyAPI(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	status, body := m.create("legacy-one")
 	require.Equal(t, http.StatusCreated, status, body)
@@ -89,6 +90,7 @@ func TestV1SharesProjectsWithLegacyAPI(t *testing.T) {
 // db health is a real login: a broken authenticator password shows, and
 // rest health follows the function.
 func TestV1HealthChecksForReal(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
 	status, body := m.create("health-one")
@@ -130,6 +132,7 @@ func TestV1HealthChecksForReal(t *testing.T) {
 // A PostgREST settings change recycles the function (a new
 // CONFIG_GENERATION); a body without PostgREST settings does not.
 func TestV1PostgrestRecycles(t *testing.T) {
+	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
 	status, body := m.create("rest-one")

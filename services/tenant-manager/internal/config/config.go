@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -57,6 +58,19 @@ type Config struct {
 	Functions Functions
 	// Fleet configures the tenant function reconciler.
 	Fleet Fleet
+	// Env is the getenv Load read; the variables other packages parse
+	// themselves (JWT rotation, alarms, tenant guards) are read through
+	// Getenv, so a Config carries its whole environment.
+	Env func(string) string
+}
+
+// Getenv reads a variable from the environment the Config was loaded from
+// (the process's when it was not made by Load).
+func (c *Config) Getenv(name string) string {
+	if c.Env == nil {
+		return os.Getenv(name)
+	}
+	return c.Env(name)
 }
 
 // Timeouts bound every wait: the HTTP servers' reads and writes and each
@@ -109,6 +123,7 @@ var (
 // Load reads the configuration through getenv.
 func Load(getenv func(string) string) (*Config, error) {
 	c := &Config{ListenAddr: getenv("LISTEN_ADDR"), InternalListenAddr: getenv("INTERNAL_LISTEN_ADDR")}
+	c.Env = getenv
 	if c.ListenAddr == "" {
 		c.ListenAddr = ":8080"
 	}
