@@ -63,7 +63,7 @@ module() {
 		(cd "$dir" && go vet ./...)
 	else
 		echo "== $dir: go vet, go test"
-		(cd "$dir" && go vet ./... && go test -count=1 -vet=off ./...)
+		(cd "$dir" && go vet ./... && go test -count=1 -vet=off -parallel 4 ./...)
 	fi
 }
 modules() {
