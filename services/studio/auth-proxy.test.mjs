@@ -415,15 +415,21 @@ describe('STUDIO_AUTH=none', () => {
 
 describe('supervision', () => {
   test('health is 503 while Studio does not answer, 200 once it does; requests get 502 meanwhile', async () => {
-    const p = await startProxy({ env: { STUDIO_PASSWORD: PASSWORD, FAKE_LISTEN_DELAY_MS: '1500' }, waitChild: false });
+    // Studio starts listening 4 s after the proxy: long enough for the first
+    // requests to find it down on a loaded machine; then health turns 200
+    // within a deadline.
+    const p = await startProxy({ env: { STUDIO_PASSWORD: PASSWORD, FAKE_LISTEN_DELAY_MS: '4000' }, waitChild: false });
     try {
       let r = await request(p.port, { path: '/_auth-proxy/health' });
       assert.equal(r.status, 503);
       assert.deepEqual(json(r), { status: 'unavailable', upstream: 'down' });
       r = await request(p.port, { path: '/headers', headers: { authorization: GOOD } });
       assert.equal(r.status, 502);
-      await new Promise((res) => setTimeout(res, 2000));
-      r = await request(p.port, { path: '/_auth-proxy/health' });
+      for (const deadline = Date.now() + 15000; Date.now() < deadline;) {
+        await new Promise((res) => setTimeout(res, 250));
+        r = await request(p.port, { path: '/_auth-proxy/health' });
+        if (r.status === 200) break;
+      }
       assert.equal(r.status, 200);
     } finally {
       await p.stop();
