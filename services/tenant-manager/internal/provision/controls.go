@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/config"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/loggroups"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/store"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/worker"
@@ -53,17 +54,7 @@ func DefaultControlSettings() ControlSettings {
 // TENANT_LOG_GROUP_ON_DELETE (delete | retain).
 func ControlSettingsFromEnv(getenv func(string) string) (ControlSettings, error) {
 	c := DefaultControlSettings()
-	integer := func(name string, def, lo, hi int) (int, error) {
-		v := getenv(name)
-		if v == "" {
-			return def, nil
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < lo || n > hi {
-			return 0, fmt.Errorf("%s: must be a whole number %d..%d, got %q", name, lo, hi, v)
-		}
-		return n, nil
-	}
+	integer := func(name string, def, lo, hi int) (int, error) { return config.IntFromEnv(getenv, name, def, lo, hi) }
 	duration := func(name string, def time.Duration) (time.Duration, error) {
 		v := getenv(name)
 		if v == "" {
