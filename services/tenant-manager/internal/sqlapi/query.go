@@ -103,14 +103,24 @@ func (s *Service) withSession(ctx context.Context, projectID string, params []js
 	if err != nil {
 		return Result{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.Limits.StatementTimeout)
-	defer cancel()
-	sess, err := s.acquire(ctx, projectID)
+	ctx, sess, done, err := s.open(ctx, projectID)
 	if err != nil {
 		return Result{}, err
 	}
-	defer sess.release()
+	defer done()
 	return run(ctx, sess, values)
+}
+
+// open takes a session of the project's owner and bounds ctx by the
+// statement timeout; done gives both back.
+func (s *Service) open(ctx context.Context, projectID string) (_ context.Context, _ *session, done func(), _ error) {
+	ctx, cancel := context.WithTimeout(ctx, s.Limits.StatementTimeout)
+	sess, err := s.acquire(ctx, projectID)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, err
+	}
+	return ctx, sess, func() { sess.release(); cancel() }, nil
 }
 
 // readParams runs one statement through the extended protocol into col;
