@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -199,10 +200,24 @@ func (m *mapper) leaf(e *jsonschema.ValidationError, path string, v any) {
 	m.add(path, fill(t, values(node, kw, v)))
 }
 
-// genericMessage words a failed keyword that has no x-messages entry, in the
-// style of the rest of the messages: what is allowed, then what was found.
+// genericMessages word the failed keywords whose message needs no look at
+// the schema node, in the style of the rest of the messages: what is
+// allowed, then what was found.
+var genericMessages = map[reflect.Type][2]string{
+	reflect.TypeFor[*kind.MinLength](): {"minLength", "must be at least {min} characters, got {length}"},
+	reflect.TypeFor[*kind.MaxLength](): {"maxLength", "must be at most {max} characters, got {length}"},
+	reflect.TypeFor[*kind.MinItems]():  {"minItems", "must list at least {min} item(s)"},
+	reflect.TypeFor[*kind.MaxItems]():  {"maxItems", "must list at most {max} item(s)"},
+	reflect.TypeFor[*kind.Enum]():      {"enum", "must be one of {allowed}, got {value}"},
+	reflect.TypeFor[*kind.Const]():     {"const", "must be {const}, got {value}"},
+	reflect.TypeFor[*kind.Pattern]():   {"pattern", "{value} does not match {pattern}"},
+	reflect.TypeFor[*kind.Not]():       {"not", "{value} is not allowed here"},
+	reflect.TypeFor[*kind.Format]():    {"format", "{value} is not a valid {format}"},
+}
+
+// genericMessage words a failed keyword that has no x-messages entry.
 func genericMessage(k jsonschema.ErrorKind, node map[string]any) (keyword, msg string) {
-	switch k := k.(type) {
+	switch k.(type) {
 	case *kind.Minimum, *kind.Maximum:
 		kw := "minimum"
 		if _, ok := k.(*kind.Maximum); ok {
@@ -218,24 +233,9 @@ func genericMessage(k jsonschema.ErrorKind, node map[string]any) (keyword, msg s
 		default:
 			return kw, "must be at most {max}, got {value}"
 		}
-	case *kind.MinLength:
-		return "minLength", "must be at least {min} characters, got {length}"
-	case *kind.MaxLength:
-		return "maxLength", "must be at most {max} characters, got {length}"
-	case *kind.MinItems:
-		return "minItems", "must list at least {min} item(s)"
-	case *kind.MaxItems:
-		return "maxItems", "must list at most {max} item(s)"
-	case *kind.Enum:
-		return "enum", "must be one of {allowed}, got {value}"
-	case *kind.Const:
-		return "const", "must be {const}, got {value}"
-	case *kind.Pattern:
-		return "pattern", "{value} does not match {pattern}"
-	case *kind.Not:
-		return "not", "{value} is not allowed here"
-	case *kind.Format:
-		return "format", "{value} is not a valid {format}"
+	}
+	if m, ok := genericMessages[reflect.TypeOf(k)]; ok {
+		return m[0], m[1]
 	}
 	kw := strings.Join(k.KeywordPath(), "/")
 	return kw, fmt.Sprintf("fails the schema's %q rule", kw)

@@ -21,25 +21,20 @@ local function required(name)
   return v
 end
 
-local function integer(name, default, lo, hi)
+-- bounded(name, default, lo, hi, whole): the variable as a number in
+-- lo..hi (a whole one when whole), default when unset or empty.
+local function bounded(name, default, lo, hi, whole)
   local v = getenv(name)
   if not v or v == "" then return default end
   local n = tonumber(v)
-  if not n or n % 1 ~= 0 or n < lo or n > hi then
-    fail(string.format("%s must be a whole number %d..%d, got %q", name, lo, hi, v))
+  if not n or n ~= n or n < lo or n > hi or (whole and n % 1 ~= 0) then
+    fail(string.format("%s must be a %s %s..%s, got %q", name, whole and "whole number" or "number", tostring(lo), tostring(hi), v))
   end
   return n
 end
 
-local function number(name, default, lo, hi)
-  local v = getenv(name)
-  if not v or v == "" then return default end
-  local n = tonumber(v)
-  if not n or n ~= n or n < lo or n > hi then
-    fail(string.format("%s must be a number %s..%s, got %q", name, tostring(lo), tostring(hi), v))
-  end
-  return n
-end
+local function integer(name, default, lo, hi) return bounded(name, default, lo, hi, true) end
+local function number(name, default, lo, hi) return bounded(name, default, lo, hi, false) end
 
 local domain = (getenv("PLATFORM_DOMAIN") or ""):lower()
 if domain ~= "" and not domain:match("^[a-z0-9][a-z0-9%.%-]*[a-z0-9]$") then
@@ -185,31 +180,27 @@ return path
     "if kong.response.get_header(\"set-cookie\") ~= nil then return \"REDACTED\" end return nil",
 }
 
+-- service(n, name, path, strip_path, service_plugins): service n (its id and
+-- its route's end in n) with one route on path.
+local function service(n, name, path, strip_path, service_plugins)
+  return {
+    id = "5b1f0000-0000-4000-8000-00000000000" .. n, name = name, url = "http://127.0.0.1:9",
+    routes = { { id = "5b1f0000-0000-4000-8000-00000000001" .. n, name = name, paths = { path }, strip_path = strip_path,
+      protocols = { "http", "https" } } },
+    plugins = service_plugins,
+  }
+end
+
 local config = {
   _format_version = "3.0",
   services = {
-    {
-      id = "5b1f0000-0000-4000-8000-000000000001", name = "rest",
-      -- Never dialled: dynamic-lambda-router answers every request.
-      url = "http://127.0.0.1:9",
-      routes = { { id = "5b1f0000-0000-4000-8000-000000000011", name = "rest", paths = { "/rest/v1" }, strip_path = false, protocols = { "http", "https" } } },
-      plugins = plugins("5b1f0000-0000-4000-8000-0000000001", "rest", "/rest/v1", nil),
-    },
-    {
-      id = "5b1f0000-0000-4000-8000-000000000002", name = "functions",
-      -- Never dialled either: the router calls each project's functions
-      -- Lambda itself.
-      url = "http://127.0.0.1:9",
-      routes = { { id = "5b1f0000-0000-4000-8000-000000000012", name = "functions", paths = { "/functions/v1" }, strip_path = false, protocols = { "http", "https" } } },
-      plugins = plugins("5b1f0000-0000-4000-8000-0000000002", "functions", "/functions/v1", functions_timeout * 1000),
-    },
-    {
-      id = "5b1f0000-0000-4000-8000-000000000003", name = "health",
-      url = "http://127.0.0.1:9",
-      routes = { { id = "5b1f0000-0000-4000-8000-000000000013", name = "health", paths = { "/health" }, strip_path = true, protocols = { "http", "https" } } },
-      plugins = { { id = "5b1f0000-0000-4000-8000-000000000301", name = "request-termination",
-        config = { status_code = 200, content_type = "application/json", body = '{"status":"ok"}' } } },
-    },
+    -- Never dialled: dynamic-lambda-router answers every request, calling
+    -- the project's PostgREST or functions Lambda itself.
+    service(1, "rest", "/rest/v1", false, plugins("5b1f0000-0000-4000-8000-0000000001", "rest", "/rest/v1", nil)),
+    service(2, "functions", "/functions/v1", false,
+      plugins("5b1f0000-0000-4000-8000-0000000002", "functions", "/functions/v1", functions_timeout * 1000)),
+    service(3, "health", "/health", true, { { id = "5b1f0000-0000-4000-8000-000000000301", name = "request-termination",
+      config = { status_code = 200, content_type = "application/json", body = '{"status":"ok"}' } } }),
   },
   plugins = {
     { id = "5b1f0000-0000-4000-8000-000000000901", name = "cors", config = {

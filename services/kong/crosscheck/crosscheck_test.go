@@ -31,6 +31,14 @@ import (
 // its outputs in order.
 func lua(t *testing.T, inputs []any) []map[string]any {
 	t.Helper()
+	return runLua(t, "sign.lua", inputs)
+}
+
+// runLua runs crosscheck/script with luajit from services/kong (where
+// kong/plugins/... resolves), one JSON input per line on its stdin, and
+// returns its JSON output lines, one per input.
+func runLua[T any](t *testing.T, script string, inputs []T) []map[string]any {
+	t.Helper()
 	var in strings.Builder
 	for _, x := range inputs {
 		b, err := json.Marshal(x)
@@ -38,8 +46,8 @@ func lua(t *testing.T, inputs []any) []map[string]any {
 		in.Write(b)
 		in.WriteByte('\n')
 	}
-	cmd := exec.Command("luajit", filepath.Join("crosscheck", "sign.lua"))
-	cmd.Dir = ".." // services/kong, where kong/plugins/... resolves
+	cmd := exec.Command("luajit", filepath.Join("crosscheck", script))
+	cmd.Dir = ".."
 	cmd.Stdin = strings.NewReader(in.String())
 	out, err := cmd.Output()
 	if ee, ok := err.(*exec.ExitError); ok {

@@ -1,7 +1,6 @@
 package crosscheck
 
 import (
-	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/hmac"
@@ -13,8 +12,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,31 +24,7 @@ import (
 // and returns its answers in order.
 func verifyInLua(t *testing.T, cases []map[string]any) []map[string]any {
 	t.Helper()
-	var in strings.Builder
-	for _, c := range cases {
-		b, err := json.Marshal(c)
-		require.NoError(t, err)
-		in.Write(b)
-		in.WriteByte('\n')
-	}
-	cmd := exec.Command("luajit", filepath.Join("crosscheck", "idtoken.lua"))
-	cmd.Dir = ".."
-	cmd.Stdin = strings.NewReader(in.String())
-	out, err := cmd.Output()
-	if ee, ok := err.(*exec.ExitError); ok {
-		t.Fatalf("luajit: %v\n%s", err, ee.Stderr)
-	}
-	require.NoError(t, err)
-	var res []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(string(out)))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &m))
-		res = append(res, m)
-	}
-	require.Len(t, res, len(cases))
-	return res
+	return runLua(t, "idtoken.lua", cases)
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

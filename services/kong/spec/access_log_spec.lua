@@ -4,16 +4,15 @@
 -- serializer writes is checked for the documented fields and for secrets.
 package.path = "./?.lua;" .. package.path
 local fakes = require("spec.helpers.fakes")
+local gateway = require("spec.helpers.gateway")
 local idp = require("spec.helpers.idp")
 local cjson = require("cjson")
 local handler = require("kong.plugins.dynamic-lambda-router.handler")
-local deps = require("kong.plugins.dynamic-lambda-router.deps")
 
 local SECRET = "jwt-secret-of-acme-prod-0123456789abcdef"
 local FN_URL = "https://abcdefgh.lambda-url.eu-west-1.on.aws/"
 local FUNCS_URL = "https://fnfnfnfn.lambda-url.eu-west-1.on.aws/"
-local TM = "http://tenant-manager.kong.local:8080"
-local CREDS_URL = "http://169.254.170.2/v2/credentials/task"
+local TM, CREDS_URL = gateway.TM, gateway.CREDS_URL
 local ISS = "https://idp.example.com/acme"
 local REQUEST_ID = "8f5c2b7e-3d1a-4c6b-9e0f-1a2b3c4d5e6f"
 
@@ -22,15 +21,7 @@ local KEY_AUTH = "sb_secret_INAUTHabcdefghijklmnop_abcdefgh"
 local KEY_QUERY = "sb_secret_INQUERYabcdefghijklmno_abcdefgh"
 local SESSION = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJJTlNFU1NJT04ifQ.c2Vzc2lvbnNpZ25hdHVyZQ"
 
-local conf = {
-  tenant_manager_url = TM, sts_endpoint = "https://sts.eu-west-1.amazonaws.com", aws_region = "eu-west-1",
-  jwt_ttl = 300, cache_ttl = 300, memory_cache_ttl = 30, redis_host = "redis", redis_port = 6379,
-  redis_password = "redis-auth-token", redis_ssl = true, redis_ssl_verify = true, redis_timeout_ms = 200,
-  tenant_manager_timeout_ms = 2000, upstream_timeout_ms = 35000, strip_prefix = "/rest/v1",
-  max_body_bytes = 1048576, memory_cache_max_items = 10000, stale_ttl = 300,
-  tenant_manager_fallback_rate = 2, tenant_manager_fallback_burst = 3, redis_retry_seconds = 5,
-  rate_limit_rps = 0, rate_limit_burst = 0, mode = "rest",
-}
+local conf = gateway.conf({ rate_limit_rps = 0, rate_limit_burst = 0 })
 
 local function render()
   local env = "env -i PATH=\"$PATH\" TENANT_MANAGER_URL=" .. TM .. " STS_ENDPOINT=https://sts.eu-west-1.amazonaws.com" ..
@@ -62,10 +53,7 @@ local function world()
       return 200, {}, cjson.encode({ project_id = "acme-prod", function_url = FN_URL, functions_url = FUNCS_URL, jwt_secret = SECRET,
         jwt_kid = "key-1", version = 3, third_party_auth = { { issuer = ISS, custom_jwks = idp.jwks(key) } } })
   end
-  w.http_creds = function()
-    return 200, {}, cjson.encode({ AccessKeyId = "ASIATASK", SecretAccessKey = "task-secret-key",
-      Token = "task-session-token", Expiration = os.date("!%Y-%m-%dT%H:%M:%SZ", clock.now + 3600) })
-  end
+  w.http_creds = gateway.task_credentials(clock)
   local function lambda()
     clock.ms = clock.ms + w.lambda_ms
     if not w.lambda_status then return nil, nil, "connection refused" end
@@ -74,15 +62,8 @@ local function world()
   w.http = fakes.http({ [TM] = w.http_tm, [CREDS_URL] = w.http_creds, [FN_URL:sub(1, -2)] = lambda,
     [FUNCS_URL:sub(1, -2)] = lambda })
   handler.reset()
-  handler.deps = {
-    log = deps.error_log(fakes.ngx_errlog()),
-    now = function() return clock.now end,
-    now_ms = function() return clock.now * 1000 + clock.ms end,
-    http = w.http.request,
-    redis = function(c) return deps.redis_client(w.redis.module, fakes.NULL, c) end,
-    ngx_req = function() return w.req end,
-    worker_count = function() return 1 end,
-  }
+  w.errlog = fakes.ngx_errlog()
+  handler.deps = gateway.deps(w, function() return w.req end)
   return w
 end
 
@@ -155,14 +136,7 @@ local function no_secrets(json, extra)
 end
 
 describe("access log line", function()
-  local getenv = os.getenv
-  before_each(function()
-    os.getenv = function(name)
-      if name == "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" then return "/v2/credentials/task" end
-      return getenv(name)
-    end
-  end)
-  after_each(function() os.getenv = getenv end)
+  gateway.task_env(before_each, after_each)
 
   it("a key in the apikey header: the key's role, the Lambda's time and request id", function()
     local w = world()

@@ -3,8 +3,8 @@
 -- resty.redis (scripts run with Redis's conversions, TIME from the clock),
 -- Kong's PDK and the HTTP client.
 local fakes = require("spec.helpers.fakes")
+local gateway = require("spec.helpers.gateway")
 local cjson = require("cjson")
-local deps = require("kong.plugins.dynamic-lambda-router.deps")
 local control = require("kong.plugins.dynamic-lambda-router.control")
 
 local HANDLER = "kong.plugins.dynamic-lambda-router.handler"
@@ -21,24 +21,11 @@ end
 
 local FN_URL = "https://abcdefgh.lambda-url.eu-west-1.on.aws/"
 local FUNCS_URL = "https://fnfnfnfn.lambda-url.eu-west-1.on.aws/"
-local TM = "http://tenant-manager.kong.local:8080"
-local CREDS_URL = "http://169.254.170.2/v2/credentials/task"
+local TM, CREDS_URL = gateway.TM, gateway.CREDS_URL
 local CTL = "project:ctl:{acme-prod}"
 local RL = "project:rl:{acme-prod}"
 
-local function conf(extra)
-  local c = {
-    tenant_manager_url = TM, sts_endpoint = "https://sts.eu-west-1.amazonaws.com", aws_region = "eu-west-1",
-    jwt_ttl = 300, cache_ttl = 300, memory_cache_ttl = 30, redis_host = "redis", redis_port = 6379,
-    redis_password = "redis-auth-token", redis_ssl = true, redis_ssl_verify = true, redis_timeout_ms = 200,
-    tenant_manager_timeout_ms = 2000, upstream_timeout_ms = 35000, strip_prefix = "/rest/v1",
-    max_body_bytes = 1048576, memory_cache_max_items = 10000, stale_ttl = 300,
-    tenant_manager_fallback_rate = 2, tenant_manager_fallback_burst = 3, redis_retry_seconds = 5,
-    rate_limit_rps = 100, rate_limit_burst = 200, mode = "rest",
-  }
-  for k, v in pairs(extra or {}) do c[k] = v end
-  return c
-end
+local conf = gateway.conf
 
 local function doc(extra)
   local d = { project_id = "acme-prod", function_url = FN_URL, jwt_secret = "jwt-secret-of-acme-prod-0123456789abcdef",
@@ -57,10 +44,7 @@ local function world(tasks)
   local w = { clock = clock, redis = redis, tm_body = cjson.encode(doc()), workers = 1 }
   w.http = fakes.http({
     [TM] = function() return 200, {}, w.tm_body end,
-    [CREDS_URL] = function()
-      return 200, {}, cjson.encode({ AccessKeyId = "ASIATASK", SecretAccessKey = "task-secret-key",
-        Token = "task-session-token", Expiration = os.date("!%Y-%m-%dT%H:%M:%SZ", clock.now + 3600) })
-    end,
+    [CREDS_URL] = gateway.task_credentials(clock),
     [FN_URL:sub(1, -2)] = function()
       return 200, { ["Content-Type"] = "application/json", ["X-RateLimit-Limit"] = "999" }, "[]"
     end,
@@ -71,15 +55,7 @@ local function world(tasks)
   w.errlog = fakes.ngx_errlog()
   for _, h in ipairs(tasks or { handler }) do
     h.reset()
-    h.deps = {
-      log = deps.error_log(w.errlog),
-      now = function() return clock.now end,
-      now_ms = function() return clock.now * 1000 + (clock.ms or 0) end,
-      http = w.http.request,
-      redis = function(c) return deps.redis_client(redis.module, fakes.NULL, c) end,
-      ngx_req = function() return current_req end,
-      worker_count = function() return w.workers end,
-    }
+    h.deps = gateway.deps(w, function() return current_req end, { worker_count = function() return w.workers end })
   end
   return w
 end
@@ -109,14 +85,7 @@ end
 
 local function lambda_calls(w) return w.http.count(FN_URL:sub(1, -2)) end
 
-before_each(function()
-  _G.os_getenv_backup = os.getenv
-  os.getenv = function(name)
-    if name == "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" then return "/v2/credentials/task" end
-    return _G.os_getenv_backup(name)
-  end
-end)
-after_each(function() os.getenv = _G.os_getenv_backup end)
+gateway.task_env(before_each, after_each)
 
 describe("paused projects", function()
   it("answer 403 project_paused, before the rate limit is touched", function()

@@ -4,32 +4,23 @@
 -- X-Client-Authorization), over the fakes of Kong, Redis, the
 -- tenant-manager, an identity provider and the Function URLs.
 local fakes = require("spec.helpers.fakes")
+local gateway = require("spec.helpers.gateway")
 local idp = require("spec.helpers.idp")
 local cjson = require("cjson")
 local handler = require("kong.plugins.dynamic-lambda-router.handler")
-local deps = require("kong.plugins.dynamic-lambda-router.deps")
 local sigv4 = require("kong.plugins.dynamic-lambda-router.sigv4")
 
 local SECRET = "jwt-secret-of-acme-prod-0123456789abcdef"
 local REST_URL = "https://restrest.lambda-url.eu-west-1.on.aws/"
 local FUNCS_URL = "https://fnfnfnfn.lambda-url.eu-west-1.on.aws/"
 local FUNCS_HOST = "fnfnfnfn.lambda-url.eu-west-1.on.aws"
-local TM = "http://tenant-manager.kong.local:8080"
-local CREDS_URL = "http://169.254.170.2/v2/credentials/task"
+local TM, CREDS_URL = gateway.TM, gateway.CREDS_URL
 local ISS = "https://idp.example.com/acme"
 local KEY = "sb_publishable_AAAAAAAAAAAAAAAAAAAAAA_BBBBBBBB"
 local REQUEST_ID = "2f1e0d9c-8b7a-4c6d-9e5f-0a1b2c3d4e5f"
 local NOW = 1763800000
 
-local conf = {
-  tenant_manager_url = TM, sts_endpoint = "https://sts.eu-west-1.amazonaws.com", aws_region = "eu-west-1",
-  jwt_ttl = 300, cache_ttl = 300, memory_cache_ttl = 30, redis_host = "redis", redis_port = 6379,
-  redis_password = "redis-auth-token", redis_ssl = true, redis_ssl_verify = true, redis_timeout_ms = 200,
-  tenant_manager_timeout_ms = 2000, upstream_timeout_ms = 155000, strip_prefix = "/functions/v1",
-  max_body_bytes = 1048576, memory_cache_max_items = 10000, stale_ttl = 300,
-  tenant_manager_fallback_rate = 2, tenant_manager_fallback_burst = 3, redis_retry_seconds = 5,
-  rate_limit_rps = 100, rate_limit_burst = 200, mode = "functions",
-}
+local conf = gateway.conf({ upstream_timeout_ms = 155000, strip_prefix = "/functions/v1", mode = "functions" })
 
 local idp_key = idp.rsa("acme-1")
 
@@ -51,10 +42,7 @@ local function world()
     fn_body = "hi from hello" }
   w.http = fakes.http({
     [TM] = function() return 200, {}, w.tm_body end,
-    [CREDS_URL] = function()
-      return 200, {}, cjson.encode({ AccessKeyId = "ASIATASK", SecretAccessKey = "task-secret-key",
-        Token = "task-session-token", Expiration = os.date("!%Y-%m-%dT%H:%M:%SZ", clock.now + 3600) })
-    end,
+    [CREDS_URL] = gateway.task_credentials(clock),
     [REST_URL:sub(1, -2)] = function() return 200, {}, "[]" end,
     [FUNCS_URL:sub(1, -2)] = function()
       clock.ms = clock.ms + 42
@@ -64,15 +52,7 @@ local function world()
   })
   handler.reset()
   w.errlog = fakes.ngx_errlog()
-  handler.deps = {
-    log = deps.error_log(w.errlog),
-    now = function() return clock.now end,
-    now_ms = function() return clock.now * 1000 + clock.ms end,
-    http = w.http.request,
-    redis = function(c) return deps.redis_client(w.redis.module, fakes.NULL, c) end,
-    ngx_req = function() return current_req end,
-    worker_count = function() return 1 end,
-  }
+  handler.deps = gateway.deps(w, function() return current_req end)
   return w
 end
 
@@ -105,14 +85,7 @@ local function json_error(k, status, code)
 end
 
 describe("/functions/v1", function()
-  local getenv = os.getenv
-  before_each(function()
-    os.getenv = function(name)
-      if name == "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" then return "/v2/credentials/task" end
-      return getenv(name)
-    end
-  end)
-  after_each(function() os.getenv = getenv end)
+  gateway.task_env(before_each, after_each)
 
   it("sends /<slug>/x?y=1 to the project's functions Lambda, signed for lambda, the minted JWT in X-Client-Authorization and no key anywhere", function()
     local w = world()

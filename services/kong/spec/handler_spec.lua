@@ -1,25 +1,16 @@
 local fakes = require("spec.helpers.fakes")
+local gateway = require("spec.helpers.gateway")
 local cjson = require("cjson")
 local handler = require("kong.plugins.dynamic-lambda-router.handler")
 local sigv4 = require("kong.plugins.dynamic-lambda-router.sigv4")
 
 local SECRET = "jwt-secret-of-acme-prod-0123456789abcdef"
 local FN_URL = "https://abcdefgh.lambda-url.eu-west-1.on.aws/"
-local TM = "http://tenant-manager.kong.local:8080"
-local CREDS_URL = "http://169.254.170.2/v2/credentials/task"
+local TM, CREDS_URL = gateway.TM, gateway.CREDS_URL
 
-local deps = require("kong.plugins.dynamic-lambda-router.deps")
 local cfgcache = require("kong.plugins.dynamic-lambda-router.cfgcache")
 
-local conf = {
-  tenant_manager_url = TM, sts_endpoint = "https://sts.eu-west-1.amazonaws.com", aws_region = "eu-west-1",
-  jwt_ttl = 300, cache_ttl = 300, memory_cache_ttl = 30, redis_host = "redis", redis_port = 6379,
-  redis_password = "redis-auth-token", redis_ssl = true, redis_ssl_verify = true, redis_timeout_ms = 200,
-  tenant_manager_timeout_ms = 2000, upstream_timeout_ms = 35000, strip_prefix = "/rest/v1",
-  max_body_bytes = 1048576, memory_cache_max_items = 10000, stale_ttl = 300,
-  tenant_manager_fallback_rate = 2, tenant_manager_fallback_burst = 3, redis_retry_seconds = 5,
-  rate_limit_rps = 100, rate_limit_burst = 200, mode = "rest",
-}
+local conf = gateway.conf()
 local CFG_KEY = "project:cfg:acme-prod"
 
 local function iso(epoch) return os.date("!%Y-%m-%dT%H:%M:%SZ", epoch) end
@@ -56,14 +47,7 @@ local function world(overrides)
   handler.reset()
   errlog = fakes.ngx_errlog()
   w.errlog = errlog
-  handler.deps = {
-    log = deps.error_log(errlog),
-    now = function() return clock.now end,
-    now_ms = function() return clock.now * 1000 + (clock.ms or 0) end,
-    http = w.http.request,
-    redis = function(c) return deps.redis_client(redis.module, fakes.NULL, c) end,
-    ngx_req = function() return current_req end,
-  }
+  handler.deps = gateway.deps(w, function() return current_req end)
   return w
 end
 
@@ -112,14 +96,7 @@ local function no_secret_leaks(k)
   end
 end
 
-before_each(function()
-  _G.os_getenv_backup = os.getenv
-  os.getenv = function(name)
-    if name == "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" then return "/v2/credentials/task" end
-    return _G.os_getenv_backup(name)
-  end
-end)
-after_each(function() os.getenv = _G.os_getenv_backup end)
+gateway.task_env(before_each, after_each)
 
 describe("dynamic-lambda-router", function()
   it("runs after ACL (priority below 950)", function()

@@ -2,6 +2,7 @@
 -- idtoken modules over the fakes of Kong, Redis, the tenant-manager, the
 -- identity provider and the Lambda.
 local fakes = require("spec.helpers.fakes")
+local gateway = require("spec.helpers.gateway")
 local idp = require("spec.helpers.idp")
 local cjson = require("cjson")
 local handler = require("kong.plugins.dynamic-lambda-router.handler")
@@ -9,21 +10,12 @@ local deps = require("kong.plugins.dynamic-lambda-router.deps")
 
 local SECRET = "jwt-secret-of-acme-prod-0123456789abcdef"
 local FN_URL = "https://abcdefgh.lambda-url.eu-west-1.on.aws/"
-local TM = "http://tenant-manager.kong.local:8080"
-local CREDS_URL = "http://169.254.170.2/v2/credentials/task"
+local TM, CREDS_URL = gateway.TM, gateway.CREDS_URL
 local ISS_A = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_ProjectA"
 local ISS_B = "https://idp.example.com/project-b"
 local JWKS_A = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_ProjectA/.well-known/jwks.json"
 
-local conf = {
-  tenant_manager_url = TM, sts_endpoint = "https://sts.eu-west-1.amazonaws.com", aws_region = "eu-west-1",
-  jwt_ttl = 300, cache_ttl = 300, memory_cache_ttl = 30, redis_host = "redis", redis_port = 6379,
-  redis_password = "redis-auth-token", redis_ssl = true, redis_ssl_verify = true, redis_timeout_ms = 200,
-  tenant_manager_timeout_ms = 2000, upstream_timeout_ms = 35000, strip_prefix = "/rest/v1",
-  max_body_bytes = 1048576, memory_cache_max_items = 10000, stale_ttl = 300,
-  tenant_manager_fallback_rate = 2, tenant_manager_fallback_burst = 3, redis_retry_seconds = 5,
-  rate_limit_rps = 0, rate_limit_burst = 0,
-}
+local conf = gateway.conf({ rate_limit_rps = 0, rate_limit_burst = 0 })
 
 local key_a, key_b = idp.rsa("a-1"), idp.ec("b-1")
 
@@ -48,10 +40,7 @@ local function world()
       local project = url:match("/project/([^/]+)/config$")
       return 200, {}, w.docs[project]
     end,
-    [CREDS_URL] = function()
-      return 200, {}, cjson.encode({ AccessKeyId = "ASIATASK", SecretAccessKey = "task-secret-key",
-        Token = "task-session-token", Expiration = os.date("!%Y-%m-%dT%H:%M:%SZ", clock.now + 3600) })
-    end,
+    [CREDS_URL] = gateway.task_credentials(clock),
     [JWKS_A] = function() return w.idp_status, {}, cjson.encode(idp.jwks(key_a)) end,
     ["https://abcdefgh.lambda-url.eu-west-1.on.aws"] = function()
       w.lambda_calls = w.lambda_calls + 1
@@ -61,20 +50,13 @@ local function world()
   handler.reset()
   local errlog = fakes.ngx_errlog()
   w.errlog = errlog
-  handler.deps = {
-    log = deps.error_log(errlog),
-    now = function() return clock.now end,
-    now_ms = function() return clock.now * 1000 + (clock.ms or 0) end,
-    http = w.http.request,
+  handler.deps = gateway.deps(w, function() return current_req end, {
     fetch = function(url, timeout, max)
       local status, _, body = w.http.request("GET", url, {}, nil, timeout)
       if not status then return nil, nil, body end
       return status, body
     end,
-    redis = function(c) return deps.redis_client(w.redis.module, fakes.NULL, c) end,
-    ngx_req = function() return current_req end,
-    worker_count = function() return 1 end,
-  }
+  })
   return w
 end
 
@@ -116,14 +98,7 @@ local function refused(k, status, reason)
 end
 
 describe("third-party tokens through the gateway", function()
-  local getenv = os.getenv
-  before_each(function()
-    os.getenv = function(name)
-      if name == "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" then return "/v2/credentials/task" end
-      return getenv(name)
-    end
-  end)
-  after_each(function() os.getenv = getenv end)
+  gateway.task_env(before_each, after_each)
 
   it("a valid token runs as authenticated with sub and the provider's claims", function()
     local w = world()

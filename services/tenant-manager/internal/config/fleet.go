@@ -37,22 +37,11 @@ func loadFleet(getenv func(string) string) (Fleet, error) {
 		}
 		f.Interval = d
 	}
-	integer := func(name string, dst *int, lo, hi int) error {
-		v := getenv(name)
-		if v == "" {
-			return nil
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < lo || n > hi {
-			return fmt.Errorf("%s: must be a whole number %d..%d, got %q", name, lo, hi, v)
-		}
-		*dst = n
-		return nil
-	}
-	if err := integer("RECONCILE_CONCURRENCY", &f.Concurrency, 1, 50); err != nil {
+	var err error
+	if f.Concurrency, err = IntFromEnv(getenv, "RECONCILE_CONCURRENCY", f.Concurrency, 1, 50); err != nil {
 		return f, err
 	}
-	if err := integer("RECONCILE_CANARY", &f.Canary, 0, 100); err != nil {
+	if f.Canary, err = IntFromEnv(getenv, "RECONCILE_CANARY", f.Canary, 0, 100); err != nil {
 		return f, err
 	}
 	if v := getenv("RECONCILE_RATE"); v != "" {

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -36,17 +35,7 @@ func (f Functions) Enabled() bool { return f.Bucket != "" }
 func loadFunctions(getenv func(string) string) (Functions, error) {
 	f := Functions{Bucket: getenv("FUNCTIONS_BUCKET"), ImageURI: getenv("FUNCTIONS_IMAGE_URI"), RoleARN: getenv("FUNCTIONS_LAMBDA_ROLE_ARN"),
 		MemoryMiB: 512, TimeoutSeconds: 150, Env: getenv}
-	num := func(name string, def, lo, hi int) (int, error) {
-		v := getenv(name)
-		if v == "" {
-			return def, nil
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < lo || n > hi {
-			return 0, fmt.Errorf("%s: must be a whole number %d..%d, got %q", name, lo, hi, v)
-		}
-		return n, nil
-	}
+	num := func(name string, def, lo, hi int) (int, error) { return IntFromEnv(getenv, name, def, lo, hi) }
 	for _, id := range strings.Split(getenv("FUNCTIONS_LAMBDA_SECURITY_GROUP_IDS"), ",") {
 		if id = strings.TrimSpace(id); id != "" {
 			f.SecurityGroupIDs = append(f.SecurityGroupIDs, id)

@@ -45,12 +45,9 @@ func loadSQL(getenv func(string) string, write time.Duration) (SQL, error) {
 	if write > 0 && s.StatementTimeout+10*time.Second > write {
 		return s, fmt.Errorf("SQL_STATEMENT_TIMEOUT: must be at least 10s shorter than HTTP_WRITE_TIMEOUT (%s), so a timed-out query is still answered", write)
 	}
-	if v := getenv("SQL_MAX_ROWS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1_000_000 {
-			return s, fmt.Errorf("SQL_MAX_ROWS: must be a whole number 1..1000000, got %q", v)
-		}
-		s.MaxRows = n
+	var err error
+	if s.MaxRows, err = IntFromEnv(getenv, "SQL_MAX_ROWS", s.MaxRows, 1, 1_000_000); err != nil {
+		return s, err
 	}
 	if v := getenv("SQL_MAX_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -59,12 +56,8 @@ func loadSQL(getenv func(string) string, write time.Duration) (SQL, error) {
 		}
 		s.MaxBytes = n
 	}
-	if v := getenv("SQL_MAX_CONCURRENT_REQUESTS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return s, fmt.Errorf("SQL_MAX_CONCURRENT_REQUESTS: must be a whole number 1..1000, got %q", v)
-		}
-		s.MaxConcurrent = n
+	if s.MaxConcurrent, err = IntFromEnv(getenv, "SQL_MAX_CONCURRENT_REQUESTS", s.MaxConcurrent, 1, 1000); err != nil {
+		return s, err
 	}
 	return s, nil
 }

@@ -53,16 +53,9 @@ func (c *EdgeClient) Ensure(ctx context.Context, projectID string) (Function, er
 	if err != nil && !errors.As(err, &conflict) {
 		return Function{}, fmt.Errorf("creating function %s: %w", name, err)
 	}
-	timeout := s.ActiveTimeout
-	if timeout == 0 {
-		timeout = 5 * time.Minute
-	}
-	waiter := lambda.NewFunctionActiveV2Waiter(c.API, func(o *lambda.FunctionActiveV2WaiterOptions) {
-		o.MinDelay, o.MaxDelay = 200*time.Millisecond, 5*time.Second
-	})
-	out, err := waiter.WaitForOutput(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, timeout)
+	out, err := waitActive(ctx, c.API, name, s.ActiveTimeout)
 	if err != nil {
-		return Function{Name: name}, fmt.Errorf("function %s did not become Active: %w", name, err)
+		return Function{Name: name}, err
 	}
 	fn := Function{Name: name, ARN: aws.ToString(out.Configuration.FunctionArn)}
 	u, err := c.API.GetFunctionUrlConfig(ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: aws.String(name)})
@@ -92,14 +85,7 @@ func (c *EdgeClient) Ensure(ctx context.Context, projectID string) (Function, er
 
 // Delete removes the URL and the function; missing ones are fine.
 func (c *EdgeClient) Delete(ctx context.Context, projectID string) error {
-	name := aws.String(EdgeFunctionName(projectID))
-	if _, err := c.API.DeleteFunctionUrlConfig(ctx, &lambda.DeleteFunctionUrlConfigInput{FunctionName: name}); err != nil && !IsNotFound(err) {
-		return fmt.Errorf("deleting the URL of %s: %w", *name, err)
-	}
-	if _, err := c.API.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: name}); err != nil && !IsNotFound(err) {
-		return fmt.Errorf("deleting function %s: %w", *name, err)
-	}
-	return nil
+	return deleteFunction(ctx, c.API, EdgeFunctionName(projectID))
 }
 
 // Recycle makes new instances serve the current versions and secrets: it

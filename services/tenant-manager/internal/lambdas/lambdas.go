@@ -60,15 +60,8 @@ func (c *Client) Create(ctx context.Context, projectID string) (Function, error)
 	if err != nil {
 		return Function{}, fmt.Errorf("creating function %s: %w", name, err)
 	}
-	timeout := s.ActiveTimeout
-	if timeout == 0 {
-		timeout = 5 * time.Minute
-	}
-	waiter := lambda.NewFunctionActiveV2Waiter(c.API, func(o *lambda.FunctionActiveV2WaiterOptions) {
-		o.MinDelay, o.MaxDelay = 200*time.Millisecond, 5*time.Second
-	})
-	if err := waiter.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, timeout); err != nil {
-		return Function{ARN: aws.ToString(out.FunctionArn), Name: name}, fmt.Errorf("function %s did not become Active: %w", name, err)
+	if _, err := waitActive(ctx, c.API, name, s.ActiveTimeout); err != nil {
+		return Function{ARN: aws.ToString(out.FunctionArn), Name: name}, err
 	}
 	u, err := c.API.CreateFunctionUrlConfig(ctx, spec.URLInput(projectID))
 	if err != nil {
@@ -77,15 +70,35 @@ func (c *Client) Create(ctx context.Context, projectID string) (Function, error)
 	return Function{Name: name, ARN: aws.ToString(out.FunctionArn), URL: aws.ToString(u.FunctionUrl)}, nil
 }
 
+// waitActive waits up to timeout (0: 5 min) for the function called name
+// to become Active.
+func waitActive(ctx context.Context, api API, name string, timeout time.Duration) (*lambda.GetFunctionOutput, error) {
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	waiter := lambda.NewFunctionActiveV2Waiter(api, func(o *lambda.FunctionActiveV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 200*time.Millisecond, 5*time.Second
+	})
+	out, err := waiter.WaitForOutput(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, timeout)
+	if err != nil {
+		return nil, fmt.Errorf("function %s did not become Active: %w", name, err)
+	}
+	return out, nil
+}
+
 // Delete removes the URL and the function; missing ones are fine.
 func (c *Client) Delete(ctx context.Context, projectID string) error {
-	name := aws.String(FunctionName(projectID))
-	var nf *types.ResourceNotFoundException
-	if _, err := c.API.DeleteFunctionUrlConfig(ctx, &lambda.DeleteFunctionUrlConfigInput{FunctionName: name}); err != nil && !errors.As(err, &nf) {
-		return fmt.Errorf("deleting the URL of %s: %w", *name, err)
+	return deleteFunction(ctx, c.API, FunctionName(projectID))
+}
+
+// deleteFunction is Delete for either kind of tenant function by name.
+func deleteFunction(ctx context.Context, api API, function string) error {
+	name := aws.String(function)
+	if _, err := api.DeleteFunctionUrlConfig(ctx, &lambda.DeleteFunctionUrlConfigInput{FunctionName: name}); err != nil && !IsNotFound(err) {
+		return fmt.Errorf("deleting the URL of %s: %w", function, err)
 	}
-	if _, err := c.API.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: name}); err != nil && !errors.As(err, &nf) {
-		return fmt.Errorf("deleting function %s: %w", *name, err)
+	if _, err := api.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: name}); err != nil && !IsNotFound(err) {
+		return fmt.Errorf("deleting function %s: %w", function, err)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/config"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/loggroups"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/store"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/worker"
@@ -53,17 +54,7 @@ func DefaultControlSettings() ControlSettings {
 // TENANT_LOG_GROUP_ON_DELETE (delete | retain).
 func ControlSettingsFromEnv(getenv func(string) string) (ControlSettings, error) {
 	c := DefaultControlSettings()
-	integer := func(name string, def, lo, hi int) (int, error) {
-		v := getenv(name)
-		if v == "" {
-			return def, nil
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < lo || n > hi {
-			return 0, fmt.Errorf("%s: must be a whole number %d..%d, got %q", name, lo, hi, v)
-		}
-		return n, nil
-	}
+	integer := func(name string, def, lo, hi int) (int, error) { return config.IntFromEnv(getenv, name, def, lo, hi) }
 	duration := func(name string, def time.Duration) (time.Duration, error) {
 		v := getenv(name)
 		if v == "" {
@@ -355,38 +346,7 @@ func (s *Service) setPaused(ctx context.Context, projectID string, paused bool, 
 // project changes nothing; one being created, deleted, paused or restored
 // is a *store.BusyError.
 func (s *Service) Pause(ctx context.Context, projectID string) (*Transition, error) {
-	fc, err := s.functionControls()
-	if err != nil {
-		return nil, err
-	}
-	return s.transition(ctx, projectID, "active", "pausing", "paused", func(ctx context.Context, p store.Project, warn func(string)) ([]transitionStep, error) {
-		tc, err := s.workerControls(p.WorkerID)
-		if err != nil {
-			return nil, err
-		}
-		c, err := s.Store.GetControls(ctx, projectID)
-		if err != nil {
-			return nil, err
-		}
-		edgeSteps, err := s.edgeTransitionSteps(ctx, projectID, true)
-		if err != nil {
-			return nil, err
-		}
-		return slices.Concat([]transitionStep{
-			// The gateway first: no request reaches the function or the
-			// database while they are being closed.
-			{name: "gateway",
-				do:   func(ctx context.Context) error { return s.setPaused(ctx, projectID, true, warn) },
-				undo: func(ctx context.Context) error { return s.setPaused(ctx, projectID, false, nil) }},
-			{name: "lambda",
-				do:   func(ctx context.Context) error { return fc.SetConcurrency(ctx, projectID, 0) },
-				undo: func(ctx context.Context) error { return fc.SetConcurrency(ctx, projectID, s.concurrencyFor(c)) }},
-		}, edgeSteps, []transitionStep{
-			{name: "database",
-				do:   func(ctx context.Context) error { return tc.SetLogin(ctx, projectID, false) },
-				undo: func(ctx context.Context) error { return tc.SetLogin(ctx, projectID, true) }},
-		}), nil
-	})
+	return s.pauseOrRestore(ctx, projectID, true)
 }
 
 // Restore reverses Pause: logins, the function's concurrency (its
@@ -394,11 +354,22 @@ func (s *Service) Pause(ctx context.Context, projectID string) (*Transition, err
 // (FUNCTIONS_LAMBDA_RESERVED_CONCURRENCY, else none), then the gateway. Restoring an
 // active project changes nothing.
 func (s *Service) Restore(ctx context.Context, projectID string) (*Transition, error) {
+	return s.pauseOrRestore(ctx, projectID, false)
+}
+
+// pauseOrRestore is Pause (paused) or Restore: the same changes, each
+// done one way and undone the other, the gateway's first when pausing and
+// last when restoring.
+func (s *Service) pauseOrRestore(ctx context.Context, projectID string, paused bool) (*Transition, error) {
 	fc, err := s.functionControls()
 	if err != nil {
 		return nil, err
 	}
-	return s.transition(ctx, projectID, "paused", "restoring", "active", func(ctx context.Context, p store.Project, warn func(string)) ([]transitionStep, error) {
+	from, via, to := "paused", "restoring", "active"
+	if paused {
+		from, via, to = "active", "pausing", "paused"
+	}
+	return s.transition(ctx, projectID, from, via, to, func(ctx context.Context, p store.Project, warn func(string)) ([]transitionStep, error) {
 		tc, err := s.workerControls(p.WorkerID)
 		if err != nil {
 			return nil, err
@@ -407,24 +378,37 @@ func (s *Service) Restore(ctx context.Context, projectID string) (*Transition, e
 		if err != nil {
 			return nil, err
 		}
-		edgeSteps, err := s.edgeTransitionSteps(ctx, projectID, false)
+		edgeSteps, err := s.edgeTransitionSteps(ctx, projectID, paused)
 		if err != nil {
 			return nil, err
 		}
-		return slices.Concat([]transitionStep{
-			{name: "database",
-				do:   func(ctx context.Context) error { return tc.SetLogin(ctx, projectID, true) },
-				undo: func(ctx context.Context) error { return tc.SetLogin(ctx, projectID, false) }},
-			{name: "lambda",
-				do:   func(ctx context.Context) error { return fc.SetConcurrency(ctx, projectID, s.concurrencyFor(c)) },
-				undo: func(ctx context.Context) error { return fc.SetConcurrency(ctx, projectID, 0) }},
-		}, edgeSteps, []transitionStep{
-			// The gateway last: requests pass only once the function and
-			// the database take them.
-			{name: "gateway",
-				do:   func(ctx context.Context) error { return s.setPaused(ctx, projectID, false, warn) },
-				undo: func(ctx context.Context) error { return s.setPaused(ctx, projectID, true, nil) }},
-		}), nil
+		// step's do sets the state the transition goes to (and may warn),
+		// its undo the one it came from.
+		step := func(name string, set func(ctx context.Context, paused bool, warn func(string)) error) transitionStep {
+			return transitionStep{name: name,
+				do:   func(ctx context.Context) error { return set(ctx, paused, warn) },
+				undo: func(ctx context.Context) error { return set(ctx, !paused, nil) }}
+		}
+		gateway := step("gateway", func(ctx context.Context, paused bool, warn func(string)) error {
+			return s.setPaused(ctx, projectID, paused, warn)
+		})
+		lambda := step("lambda", func(ctx context.Context, paused bool, _ func(string)) error {
+			if paused {
+				return fc.SetConcurrency(ctx, projectID, 0)
+			}
+			return fc.SetConcurrency(ctx, projectID, s.concurrencyFor(c))
+		})
+		database := step("database", func(ctx context.Context, paused bool, _ func(string)) error {
+			return tc.SetLogin(ctx, projectID, !paused)
+		})
+		if paused {
+			// The gateway first: no request reaches the function or the
+			// database while they are being closed.
+			return slices.Concat([]transitionStep{gateway, lambda}, edgeSteps, []transitionStep{database}), nil
+		}
+		// The gateway last: requests pass only once the function and the
+		// database take them.
+		return slices.Concat([]transitionStep{database, lambda}, edgeSteps, []transitionStep{gateway}), nil
 	})
 }
 

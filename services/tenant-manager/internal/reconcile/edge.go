@@ -6,10 +6,6 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
-
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/lambdas"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/store"
 )
@@ -68,125 +64,29 @@ func (r *Reconciler) runEdge(ctx context.Context, set Settings, targets []store.
 // inspectEdge names what differs between the project's functions Lambda
 // and its spec, URL, stored URL and reserved concurrency.
 func (r *Reconciler) inspectEdge(ctx context.Context, fc *lambdas.Client, ec *lambdas.EdgeClient, t store.FleetTarget, rt store.EdgeRuntime) ([]string, error) {
-	spec := ec.Settings.Spec(t.ID)
-	name := aws.String(spec.FunctionName(t.ID))
-	fn, err := fc.API.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: name})
-	if lambdas.IsNotFound(err) {
-		return []string{"function missing"}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	drift := append(spec.CodeDrift(fn), spec.ConfigDrift(fn.Configuration)...)
-	if c := fn.Configuration; c != nil {
-		if c.LastUpdateStatus == types.LastUpdateStatusInProgress || c.State == types.StatePending {
-			drift = append(drift, "update in progress")
-		} else if c.LastUpdateStatus == types.LastUpdateStatusFailed || c.State == types.StateFailed {
-			drift = append(drift, "last update failed")
-		}
-	}
-	u, err := fc.API.GetFunctionUrlConfig(ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: name})
-	switch {
-	case lambdas.IsNotFound(err):
-		drift = append(drift, "url missing")
-	case err != nil:
-		return nil, err
-	case spec.URLDrift(u):
-		drift = append(drift, "url configuration")
-	case rt.FunctionURL != aws.ToString(u.FunctionUrl):
-		drift = append(drift, "url record")
-	}
-	want := r.Service.DesiredEdgeConcurrency(t.Status)
-	have := -1
-	if fn.Concurrency != nil && fn.Concurrency.ReservedConcurrentExecutions != nil {
-		have = int(*fn.Concurrency.ReservedConcurrentExecutions)
-	}
-	if have != want {
-		// GetFunction may leave out a reservation of 0; ask directly.
-		if have, err = ec.Concurrency(ctx, t.ID); err != nil {
-			return nil, err
-		}
-		if have != want {
-			drift = append(drift, "reserved concurrency")
-		}
-	}
-	return drift, nil
+	return r.inspectFunction(ctx, fc, ec.Settings.Spec(t.ID), t.ID, &rt.FunctionURL, r.Service.DesiredEdgeConcurrency(t.Status), ec)
 }
 
 // applyEdgeOnce is one attempt at the functions Lambda, as applyOnce is at
 // the PostgREST function. changed is false when there was nothing it may
 // do (a missing Lambda of a project without functions).
 func (r *Reconciler) applyEdgeOnce(ctx context.Context, set Settings, fc *lambdas.Client, ec *lambdas.EdgeClient, t store.FleetTarget, rt store.EdgeRuntime, drift []string) (changed bool, err error) {
-	ctx, cancel := context.WithTimeout(ctx, set.ProjectTimeout)
-	defer cancel()
-	spec := ec.Settings.Spec(t.ID)
-	name := spec.FunctionName(t.ID)
-	fn, err := r.settledNamed(ctx, fc, name)
-	if lambdas.IsNotFound(err) {
-		return r.recreateEdge(ctx, fc, ec, t)
-	}
-	if err != nil {
-		return false, err
-	}
-	if len(spec.CodeDrift(fn)) > 0 {
-		if fn, err = r.updateNamed(ctx, fc, name, fn, "code", func(fn *lambda.GetFunctionOutput) (bool, error) {
-			if len(spec.CodeDrift(fn)) == 0 {
-				return false, nil
+	return r.applyFunction(ctx, set, fc, &item{t: t, drift: drift}, pass{
+		spec: ec.Settings.Spec(t.ID),
+		recreate: func(ctx context.Context) (bool, error) {
+			return r.recreateEdge(ctx, fc, ec, t)
+		},
+		ensureURL: func(ctx context.Context, spec lambdas.Spec) error {
+			url, err := r.syncURL(ctx, fc, spec, t.ID)
+			if err != nil {
+				return err
 			}
-			_, err := fc.API.UpdateFunctionCode(ctx, spec.UpdateCodeInput(t.ID, fn.Configuration.RevisionId))
-			return true, err
-		}); err != nil {
-			return true, err
-		}
-	}
-	if len(spec.ConfigDrift(fn.Configuration)) > 0 {
-		if _, err = r.updateNamed(ctx, fc, name, fn, "configuration", func(fn *lambda.GetFunctionOutput) (bool, error) {
-			if len(spec.ConfigDrift(fn.Configuration)) == 0 {
-				return false, nil
-			}
-			_, err := fc.API.UpdateFunctionConfiguration(ctx, spec.UpdateConfigInput(t.ID, fn.Configuration))
-			return true, err
-		}); err != nil {
-			return true, err
-		}
-	}
-	it := &item{drift: drift}
-	if it.drifted("url") {
-		if err := r.ensureEdgeURL(ctx, fc, spec, t, rt); err != nil {
-			return true, err
-		}
-	}
-	if it.drifted("reserved concurrency") {
-		if err := r.ensureEdgeConcurrency(ctx, ec, t.ID); err != nil {
-			return true, err
-		}
-	}
-	return true, r.check(ctx, fc, spec, t.ID)
-}
-
-func (r *Reconciler) ensureEdgeURL(ctx context.Context, fc *lambdas.Client, spec lambdas.Spec, t store.FleetTarget, rt store.EdgeRuntime) error {
-	name := aws.String(spec.FunctionName(t.ID))
-	var url string
-	u, err := fc.API.GetFunctionUrlConfig(ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: name})
-	switch {
-	case lambdas.IsNotFound(err):
-		out, err := fc.API.CreateFunctionUrlConfig(ctx, spec.URLInput(t.ID))
-		if err != nil {
-			return fmt.Errorf("creating the URL of %s: %w", *name, err)
-		}
-		url = aws.ToString(out.FunctionUrl)
-	case err != nil:
-		return fmt.Errorf("reading the URL of %s: %w", *name, err)
-	case spec.URLDrift(u):
-		out, err := fc.API.UpdateFunctionUrlConfig(ctx, spec.UpdateURLInput(t.ID))
-		if err != nil {
-			return fmt.Errorf("updating the URL of %s: %w", *name, err)
-		}
-		url = aws.ToString(out.FunctionUrl)
-	default:
-		url = aws.ToString(u.FunctionUrl)
-	}
-	return r.recordEdge(ctx, t.ID, lambdas.Function{Name: *name, ARN: rt.FunctionARN, URL: url})
+			return r.recordEdge(ctx, t.ID, lambdas.Function{Name: spec.FunctionName(t.ID), ARN: rt.FunctionARN, URL: url})
+		},
+		ensureConcurrency: func(ctx context.Context) error {
+			return r.ensureEdgeConcurrency(ctx, ec, t.ID)
+		},
+	})
 }
 
 // recordEdge stores a functions Lambda whose URL (or ARN) changed and
@@ -232,22 +132,7 @@ func (r *Reconciler) recordEdge(ctx context.Context, projectID string, fn lambda
 // ensureEdgeConcurrency sets the reservation the project's status calls
 // for under its row lock; a project in a pause or restore is left to it.
 func (r *Reconciler) ensureEdgeConcurrency(ctx context.Context, ec *lambdas.EdgeClient, projectID string) error {
-	err := r.Service.Store.WithProjectLock(ctx, projectID, []string{"active", "paused"}, func(ctx context.Context, l *store.Locked) error {
-		want := r.Service.DesiredEdgeConcurrency(l.Status)
-		have, err := ec.Concurrency(ctx, projectID)
-		if err != nil {
-			return err
-		}
-		if have != want {
-			return ec.SetConcurrency(ctx, projectID, want)
-		}
-		return nil
-	})
-	var busy *store.BusyError
-	if errors.As(err, &busy) && (busy.Status == "pausing" || busy.Status == "restoring") {
-		return nil
-	}
-	return err
+	return r.ensureConcurrency(ctx, projectID, ec, func(l *store.Locked) int { return r.Service.DesiredEdgeConcurrency(l.Status) })
 }
 
 // recreateEdge makes a missing functions Lambda again exactly as a first

@@ -306,8 +306,21 @@ func (r *Reconciler) forEach(ctx context.Context, limit, n int, f func(i int)) {
 // inspect compares a project's function, URL and reserved concurrency with
 // what they should be and names what differs (nothing: up to date).
 func (r *Reconciler) inspect(ctx context.Context, fc *lambdas.Client, t store.FleetTarget) ([]string, error) {
-	spec := fc.Settings.Spec(t.ID)
-	name := aws.String(lambdas.FunctionName(t.ID))
+	return r.inspectFunction(ctx, fc, fc.Settings.Spec(t.ID), t.ID, t.FunctionURL, r.Service.DesiredConcurrency(t.Status, t.Controls), fc)
+}
+
+// reservable is the reserved-concurrency side of either kind of tenant
+// function's client.
+type reservable interface {
+	Concurrency(ctx context.Context, projectID string) (int, error)
+	SetConcurrency(ctx context.Context, projectID string, n int) error
+}
+
+// inspectFunction is the inspection of either kind of tenant function:
+// the one spec describes, whose URL the platform database holds as
+// recordedURL (nil: none) and whose reserved concurrency should be want.
+func (r *Reconciler) inspectFunction(ctx context.Context, fc *lambdas.Client, spec lambdas.Spec, projectID string, recordedURL *string, want int, res reservable) ([]string, error) {
+	name := aws.String(spec.FunctionName(projectID))
 	fn, err := fc.API.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: name})
 	if lambdas.IsNotFound(err) {
 		return []string{"function missing"}, nil
@@ -331,17 +344,16 @@ func (r *Reconciler) inspect(ctx context.Context, fc *lambdas.Client, t store.Fl
 		return nil, err
 	case spec.URLDrift(u):
 		drift = append(drift, "url configuration")
-	case t.FunctionURL == nil || *t.FunctionURL != aws.ToString(u.FunctionUrl):
+	case recordedURL == nil || *recordedURL != aws.ToString(u.FunctionUrl):
 		drift = append(drift, "url record")
 	}
-	want := r.Service.DesiredConcurrency(t.Status, t.Controls)
 	have := -1
 	if fn.Concurrency != nil && fn.Concurrency.ReservedConcurrentExecutions != nil {
 		have = int(*fn.Concurrency.ReservedConcurrentExecutions)
 	}
 	if have != want {
 		// GetFunction may leave out a reservation of 0; ask directly.
-		if have, err = fc.Concurrency(ctx, t.ID); err != nil {
+		if have, err = res.Concurrency(ctx, projectID); err != nil {
 			return nil, err
 		}
 		if have != want {
@@ -397,74 +409,101 @@ func (r *Reconciler) recordFailure(ctx context.Context, set Settings, t store.Fl
 	}
 }
 
-// applyOnce is one attempt: the function (made again if missing, else
+// applyOnce is one attempt at the project's PostgREST function.
+func (r *Reconciler) applyOnce(ctx context.Context, set Settings, fc *lambdas.Client, it *item) error {
+	t := it.t
+	_, err := r.applyFunction(ctx, set, fc, it, pass{
+		spec: fc.Settings.Spec(t.ID),
+		recreate: func(ctx context.Context) (bool, error) {
+			return true, r.recreate(ctx, fc, t)
+		},
+		ensureURL: func(ctx context.Context, spec lambdas.Spec) error {
+			url, err := r.syncURL(ctx, fc, spec, t.ID)
+			if err != nil {
+				return err
+			}
+			return r.recordURL(ctx, t, url)
+		},
+		ensureConcurrency: func(ctx context.Context) error {
+			return r.ensureConcurrency(ctx, t.ID, fc, func(l *store.Locked) int { return r.Service.DesiredConcurrency(l.Status, l.Controls) })
+		},
+	})
+	return err
+}
+
+// pass is what differs between the two kinds of tenant function in one
+// attempt: the spec, how a missing one is made again (changed false: it
+// may not be) and how its URL and reserved concurrency are set.
+type pass struct {
+	spec              lambdas.Spec
+	recreate          func(ctx context.Context) (changed bool, err error)
+	ensureURL         func(ctx context.Context, spec lambdas.Spec) error
+	ensureConcurrency func(ctx context.Context) error
+}
+
+// applyFunction is one attempt: the function (made again if missing, else
 // code then configuration, each waited until Successful), its URL, its
 // reserved concurrency, then the check that it is Active and Successful.
 // The URL and the concurrency are looked at only when the inspection found
 // them drifted (or the function was made again): each is one more call
 // under the rate cap, and a row lock for the concurrency.
-func (r *Reconciler) applyOnce(ctx context.Context, set Settings, fc *lambdas.Client, it *item) error {
+func (r *Reconciler) applyFunction(ctx context.Context, set Settings, fc *lambdas.Client, it *item, p pass) (changed bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, set.ProjectTimeout)
 	defer cancel()
-	t := it.t
-	spec := fc.Settings.Spec(t.ID)
-	fn, err := r.settled(ctx, fc, t.ID)
+	projectID, spec := it.t.ID, p.spec
+	name := spec.FunctionName(projectID)
+	fn, err := r.settled(ctx, fc, name)
 	if lambdas.IsNotFound(err) {
-		return r.recreate(ctx, fc, t)
+		return p.recreate(ctx)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	if d := spec.CodeDrift(fn); len(d) > 0 {
-		if fn, err = r.update(ctx, fc, t.ID, fn, "code", func(fn *lambda.GetFunctionOutput) (bool, error) {
+	if len(spec.CodeDrift(fn)) > 0 {
+		if fn, err = r.update(ctx, fc, name, fn, "code", func(fn *lambda.GetFunctionOutput) (bool, error) {
 			if len(spec.CodeDrift(fn)) == 0 {
 				return false, nil
 			}
-			_, err := fc.API.UpdateFunctionCode(ctx, spec.UpdateCodeInput(t.ID, fn.Configuration.RevisionId))
+			_, err := fc.API.UpdateFunctionCode(ctx, spec.UpdateCodeInput(projectID, fn.Configuration.RevisionId))
 			return true, err
 		}); err != nil {
-			return err
+			return true, err
 		}
 	}
-	if d := spec.ConfigDrift(fn.Configuration); len(d) > 0 {
-		if fn, err = r.update(ctx, fc, t.ID, fn, "configuration", func(fn *lambda.GetFunctionOutput) (bool, error) {
+	if len(spec.ConfigDrift(fn.Configuration)) > 0 {
+		if _, err = r.update(ctx, fc, name, fn, "configuration", func(fn *lambda.GetFunctionOutput) (bool, error) {
 			if len(spec.ConfigDrift(fn.Configuration)) == 0 {
 				return false, nil
 			}
-			_, err := fc.API.UpdateFunctionConfiguration(ctx, spec.UpdateConfigInput(t.ID, fn.Configuration))
+			_, err := fc.API.UpdateFunctionConfiguration(ctx, spec.UpdateConfigInput(projectID, fn.Configuration))
 			return true, err
 		}); err != nil {
-			return err
+			return true, err
 		}
 	}
 	if it.drifted("url") {
-		if err := r.ensureURL(ctx, fc, spec, t); err != nil {
-			return err
+		if err := p.ensureURL(ctx, spec); err != nil {
+			return true, err
 		}
 	}
 	if it.drifted("reserved concurrency") {
-		if err := r.ensureConcurrency(ctx, fc, t.ID); err != nil {
-			return err
+		if err := p.ensureConcurrency(ctx); err != nil {
+			return true, err
 		}
 	}
-	return r.check(ctx, fc, spec, t.ID)
+	return true, r.check(ctx, fc, spec, projectID)
 }
 
-// update runs change on the settled function fn, retried on a fresh read
-// when a concurrent update (e.g. a JWT rotation's recycle) got in between,
-// then waits for it to end Successful. change reports false when nothing
-// is left to do.
-func (r *Reconciler) update(ctx context.Context, fc *lambdas.Client, projectID string, fn *lambda.GetFunctionOutput, what string, change func(*lambda.GetFunctionOutput) (bool, error)) (*lambda.GetFunctionOutput, error) {
-	return r.updateNamed(ctx, fc, lambdas.FunctionName(projectID), fn, what, change)
-}
-
-// updateNamed is update of the function called name.
-func (r *Reconciler) updateNamed(ctx context.Context, fc *lambdas.Client, name string, fn *lambda.GetFunctionOutput, what string, change func(*lambda.GetFunctionOutput) (bool, error)) (*lambda.GetFunctionOutput, error) {
+// update runs change on the settled function fn (called name), retried
+// on a fresh read when a concurrent update (e.g. a JWT rotation's recycle)
+// got in between, then waits for it to end Successful. change reports
+// false when nothing is left to do.
+func (r *Reconciler) update(ctx context.Context, fc *lambdas.Client, name string, fn *lambda.GetFunctionOutput, what string, change func(*lambda.GetFunctionOutput) (bool, error)) (*lambda.GetFunctionOutput, error) {
 	delay := r.pollInterval(fc)
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {
 			var err error
-			if fn, err = r.settledNamed(ctx, fc, name); err != nil {
+			if fn, err = r.settled(ctx, fc, name); err != nil {
 				return nil, err
 			}
 		}
@@ -485,7 +524,7 @@ func (r *Reconciler) updateNamed(ctx context.Context, fc *lambdas.Client, name s
 		}
 		delay = min(delay*2, 5*time.Second)
 	}
-	fn, err := r.settledNamed(ctx, fc, name)
+	fn, err := r.settled(ctx, fc, name)
 	if err != nil {
 		return nil, err
 	}
@@ -513,13 +552,8 @@ func (r *Reconciler) pollInterval(fc *lambdas.Client) time.Duration {
 	return 250 * time.Millisecond
 }
 
-// settled reads the function until no update is in progress.
-func (r *Reconciler) settled(ctx context.Context, fc *lambdas.Client, projectID string) (*lambda.GetFunctionOutput, error) {
-	return r.settledNamed(ctx, fc, lambdas.FunctionName(projectID))
-}
-
-// settledNamed is settled of the function called name.
-func (r *Reconciler) settledNamed(ctx context.Context, fc *lambdas.Client, name string) (*lambda.GetFunctionOutput, error) {
+// settled reads the function called name until no update is in progress.
+func (r *Reconciler) settled(ctx context.Context, fc *lambdas.Client, name string) (*lambda.GetFunctionOutput, error) {
 	delay := r.pollInterval(fc)
 	for {
 		fn, err := fc.API.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
@@ -539,31 +573,30 @@ func (r *Reconciler) settledNamed(ctx context.Context, fc *lambdas.Client, name 
 	}
 }
 
-// ensureURL makes a missing URL again, restores its auth type and stores
-// (and hands the gateway) a URL that changed.
-func (r *Reconciler) ensureURL(ctx context.Context, fc *lambdas.Client, spec lambdas.Spec, t store.FleetTarget) error {
-	name := aws.String(lambdas.FunctionName(t.ID))
-	var url string
+// syncURL makes a missing URL of the function spec describes again and
+// restores its auth type; it returns the URL for the caller to store (and
+// hand the gateway) when it changed.
+func (r *Reconciler) syncURL(ctx context.Context, fc *lambdas.Client, spec lambdas.Spec, projectID string) (string, error) {
+	name := aws.String(spec.FunctionName(projectID))
 	u, err := fc.API.GetFunctionUrlConfig(ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: name})
 	switch {
 	case lambdas.IsNotFound(err):
-		out, err := fc.API.CreateFunctionUrlConfig(ctx, spec.URLInput(t.ID))
+		out, err := fc.API.CreateFunctionUrlConfig(ctx, spec.URLInput(projectID))
 		if err != nil {
-			return fmt.Errorf("creating the URL of %s: %w", *name, err)
+			return "", fmt.Errorf("creating the URL of %s: %w", *name, err)
 		}
-		url = aws.ToString(out.FunctionUrl)
+		return aws.ToString(out.FunctionUrl), nil
 	case err != nil:
-		return fmt.Errorf("reading the URL of %s: %w", *name, err)
+		return "", fmt.Errorf("reading the URL of %s: %w", *name, err)
 	case spec.URLDrift(u):
-		out, err := fc.API.UpdateFunctionUrlConfig(ctx, spec.UpdateURLInput(t.ID))
+		out, err := fc.API.UpdateFunctionUrlConfig(ctx, spec.UpdateURLInput(projectID))
 		if err != nil {
-			return fmt.Errorf("updating the URL of %s: %w", *name, err)
+			return "", fmt.Errorf("updating the URL of %s: %w", *name, err)
 		}
-		url = aws.ToString(out.FunctionUrl)
+		return aws.ToString(out.FunctionUrl), nil
 	default:
-		url = aws.ToString(u.FunctionUrl)
+		return aws.ToString(u.FunctionUrl), nil
 	}
-	return r.recordURL(ctx, t, url)
 }
 
 func (r *Reconciler) recordURL(ctx context.Context, t store.FleetTarget, url string) error {
@@ -582,18 +615,19 @@ func (r *Reconciler) recordURL(ctx context.Context, t store.FleetTarget, url str
 	return nil
 }
 
-// ensureConcurrency sets the reserved concurrency the project's status and
-// controls call for, under its row lock so no pause, restore or limits
-// change interleaves. A project in a pause or restore is left to it.
-func (r *Reconciler) ensureConcurrency(ctx context.Context, fc *lambdas.Client, projectID string) error {
+// ensureConcurrency sets the reserved concurrency want gives the locked
+// project (its status, and for the PostgREST function its controls), under
+// its row lock so no pause, restore or limits change interleaves. A
+// project in a pause or restore is left to it.
+func (r *Reconciler) ensureConcurrency(ctx context.Context, projectID string, res reservable, want func(*store.Locked) int) error {
 	err := r.Service.Store.WithProjectLock(ctx, projectID, []string{"active", "paused"}, func(ctx context.Context, l *store.Locked) error {
-		want := r.Service.DesiredConcurrency(l.Status, l.Controls)
-		have, err := fc.Concurrency(ctx, projectID)
+		want := want(l)
+		have, err := res.Concurrency(ctx, projectID)
 		if err != nil {
 			return err
 		}
 		if have != want {
-			return fc.SetConcurrency(ctx, projectID, want)
+			return res.SetConcurrency(ctx, projectID, want)
 		}
 		return nil
 	})

@@ -58,13 +58,11 @@ const userSchemas = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_t
 
 // catalog runs one listing query as the owner and collects its rows.
 func catalog[T any](ctx context.Context, s *Service, projectID, sql string, scan func(pgx.CollectableRow) (T, error)) ([]T, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.Limits.StatementTimeout)
-	defer cancel()
-	sess, err := s.acquire(ctx, projectID)
+	ctx, sess, done, err := s.open(ctx, projectID)
 	if err != nil {
 		return nil, err
 	}
-	defer sess.release()
+	defer done()
 	rows, err := sess.c.Conn().Query(ctx, sql)
 	if err == nil {
 		var out []T

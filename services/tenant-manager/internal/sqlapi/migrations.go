@@ -57,13 +57,11 @@ func (s *Service) ApplyMigration(ctx context.Context, projectID, sql, name, idem
 	if tc := transactionControl(stmts); tc != "" {
 		return Migration{}, badRequest("transaction_control", fmt.Sprintf("the migration contains %s: a migration runs in one transaction of its own, so it must not begin, end or split transactions", tc))
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.Limits.StatementTimeout)
-	defer cancel()
-	sess, err := s.acquire(ctx, projectID)
+	ctx, sess, done, err := s.open(ctx, projectID)
 	if err != nil {
 		return Migration{}, err
 	}
-	defer sess.release()
+	defer done()
 	conn := sess.c.Conn()
 	pc := conn.PgConn()
 	fail := func(err error) (Migration, error) {
@@ -147,13 +145,11 @@ func (s *Service) ApplyMigration(ctx context.Context, projectID, sql, name, idem
 // ListMigrations lists the recorded migrations, oldest first (at most
 // catalogMaxRows); none when the history table does not exist yet.
 func (s *Service) ListMigrations(ctx context.Context, projectID string) ([]Migration, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.Limits.StatementTimeout)
-	defer cancel()
-	sess, err := s.acquire(ctx, projectID)
+	ctx, sess, done, err := s.open(ctx, projectID)
 	if err != nil {
 		return nil, err
 	}
-	defer sess.release()
+	defer done()
 	conn := sess.c.Conn()
 	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL").Scan(&exists); err != nil {

@@ -88,6 +88,14 @@ func (s *Service) Query(ctx context.Context, projectID, sql string, params []jso
 	if readOnly {
 		return s.ReadOnlyQuery(ctx, projectID, sql, params)
 	}
+	return s.withSession(ctx, projectID, params, func(ctx context.Context, sess *session, values [][]byte) (Result, error) {
+		return s.query(ctx, projectID, sess, sql, values, len(params) > 0)
+	})
+}
+
+// withSession checks and converts the parameters, then runs run on a
+// session of the project's owner, all within the statement timeout.
+func (s *Service) withSession(ctx context.Context, projectID string, params []json.RawMessage, run func(ctx context.Context, sess *session, values [][]byte) (Result, error)) (Result, error) {
 	if err := checkParameters(len(params)); err != nil {
 		return Result{}, err
 	}
@@ -95,20 +103,45 @@ func (s *Service) Query(ctx context.Context, projectID, sql string, params []jso
 	if err != nil {
 		return Result{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.Limits.StatementTimeout)
-	defer cancel()
-	sess, err := s.acquire(ctx, projectID)
+	ctx, sess, done, err := s.open(ctx, projectID)
 	if err != nil {
 		return Result{}, err
 	}
-	defer sess.release()
+	defer done()
+	return run(ctx, sess, values)
+}
+
+// open takes a session of the project's owner and bounds ctx by the
+// statement timeout; done gives both back.
+func (s *Service) open(ctx context.Context, projectID string) (_ context.Context, _ *session, done func(), _ error) {
+	ctx, cancel := context.WithTimeout(ctx, s.Limits.StatementTimeout)
+	sess, err := s.acquire(ctx, projectID)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, err
+	}
+	return ctx, sess, func() { sess.release(); cancel() }, nil
+}
+
+// readParams runs one statement through the extended protocol into col;
+// a session whose answer was cut short or timed out is not reused.
+func (s *Service) readParams(ctx context.Context, sess *session, col *collector, sql string, values [][]byte) error {
+	capped, err := col.read(sess.c.Conn().PgConn().ExecParams(ctx, sql, values, nil, nil, nil))
+	if err != nil {
+		sess.broken = capped || ctx.Err() != nil
+		return s.sqlError(ctx, sess, err)
+	}
+	return nil
+}
+
+// query is Query on the session: with parameters one statement, else
+// through the simple protocol.
+func (s *Service) query(ctx context.Context, projectID string, sess *session, sql string, values [][]byte, withParams bool) (Result, error) {
 	pc := sess.c.Conn().PgConn()
 	col := &collector{lim: s}
-	if len(params) > 0 {
-		capped, err := col.read(pc.ExecParams(ctx, sql, values, nil, nil, nil))
-		if err != nil {
-			sess.broken = capped || ctx.Err() != nil
-			return Result{}, s.sqlError(ctx, sess, err)
+	if withParams {
+		if err := s.readParams(ctx, sess, col, sql, values); err != nil {
+			return Result{}, err
 		}
 	} else {
 		mrr := pc.Exec(ctx, sql)
@@ -152,34 +185,20 @@ func notifyReload(ctx context.Context, pc *pgconn.PgConn) error {
 // through the extended protocol, which takes one statement only: a
 // "COMMIT; …" cannot leave the transaction.
 func (s *Service) ReadOnlyQuery(ctx context.Context, projectID, sql string, params []json.RawMessage) (Result, error) {
-	if err := checkParameters(len(params)); err != nil {
-		return Result{}, err
-	}
-	values, err := textParams(params)
-	if err != nil {
-		return Result{}, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.Limits.StatementTimeout)
-	defer cancel()
-	sess, err := s.acquire(ctx, projectID)
-	if err != nil {
-		return Result{}, err
-	}
-	defer sess.release()
-	pc := sess.c.Conn().PgConn()
-	if _, err := pc.Exec(ctx, "BEGIN TRANSACTION READ ONLY; SELECT 1").ReadAll(); err != nil {
-		sess.broken = true
-		return Result{}, s.sqlError(ctx, sess, err)
-	}
-	col := &collector{lim: s}
-	capped, err := col.read(pc.ExecParams(ctx, sql, values, nil, nil, nil))
-	if err != nil {
-		sess.broken = capped || ctx.Err() != nil
-		return Result{}, s.sqlError(ctx, sess, err)
-	}
-	if _, err := pc.Exec(ctx, "ROLLBACK").ReadAll(); err != nil {
-		sess.broken = true
-		return Result{}, s.sqlError(ctx, sess, err)
-	}
-	return col.result(), nil
+	return s.withSession(ctx, projectID, params, func(ctx context.Context, sess *session, values [][]byte) (Result, error) {
+		pc := sess.c.Conn().PgConn()
+		if _, err := pc.Exec(ctx, "BEGIN TRANSACTION READ ONLY; SELECT 1").ReadAll(); err != nil {
+			sess.broken = true
+			return Result{}, s.sqlError(ctx, sess, err)
+		}
+		col := &collector{lim: s}
+		if err := s.readParams(ctx, sess, col, sql, values); err != nil {
+			return Result{}, err
+		}
+		if _, err := pc.Exec(ctx, "ROLLBACK").ReadAll(); err != nil {
+			sess.broken = true
+			return Result{}, s.sqlError(ctx, sess, err)
+		}
+		return col.result(), nil
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // ErrBusy: the project is being created, deleted, paused or restored, so
@@ -64,17 +65,7 @@ func (s *Store) BeginTransition(ctx context.Context, id, from, via, to string) (
 // `via` is a *BusyError (someone else took it over).
 func (s *Store) EndTransition(ctx context.Context, id, via, to string) error {
 	tag, err := s.Pool.Exec(ctx, "UPDATE projects SET status = $3, updated_at = now() WHERE id = $1 AND status = $2", id, via, to)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 1 {
-		return nil
-	}
-	p, err := s.GetProject(ctx, id)
-	if err != nil {
-		return err
-	}
-	return &BusyError{ProjectID: id, Status: p.Status}
+	return s.changedOrBusy(ctx, id, tag, err)
 }
 
 // MarkDeprovisioning starts a delete unless a pause or restore is running
@@ -82,6 +73,13 @@ func (s *Store) EndTransition(ctx context.Context, id, via, to string) error {
 func (s *Store) MarkDeprovisioning(ctx context.Context, id string) error {
 	tag, err := s.Pool.Exec(ctx, `UPDATE projects SET status = 'deprovisioning', updated_at = now()
 		WHERE id = $1 AND (status NOT IN ('pausing', 'restoring') OR updated_at < now() - make_interval(secs => $2))`, id, StaleTransition.Seconds())
+	return s.changedOrBusy(ctx, id, tag, err)
+}
+
+// changedOrBusy is nil when the update (tag, err) changed the project's
+// row, else its error or the status that kept it from changing as a
+// *BusyError.
+func (s *Store) changedOrBusy(ctx context.Context, id string, tag pgconn.CommandTag, err error) error {
 	if err != nil {
 		return err
 	}

@@ -84,19 +84,7 @@ func (s *Store) RenameProject(ctx context.Context, id, name string) error {
 // ListActiveAPIKeys lists a project's keys that are not revoked.
 func (s *Store) ListActiveAPIKeys(ctx context.Context, projectID string) ([]APIKey, error) {
 	rows, err := s.Pool.Query(ctx, "SELECT "+keyCols+" FROM api_keys WHERE project_id = $1 AND revoked_at IS NULL ORDER BY created_at, id", projectID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []APIKey{}
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, scanKey)
 }
 
 // PostgrestSettings are the PostgREST settings a caller may change; nil

@@ -401,19 +401,7 @@ func scanKey(row pgx.Row) (APIKey, error) {
 
 func (s *Store) ListAPIKeys(ctx context.Context, projectID string) ([]APIKey, error) {
 	rows, err := s.Pool.Query(ctx, "SELECT "+keyCols+" FROM api_keys WHERE project_id = $1 ORDER BY created_at, id", projectID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []APIKey{}
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, scanKey)
 }
 
 // FindAPIKey finds a key of the project by id or by the hash of the full key.

@@ -173,14 +173,27 @@ local function refill(conf, red, project, cfg)
   return cfg
 end
 
+-- redis_connect connects to Redis unless it failed less than
+-- redis_retry_seconds ago. Returns the client (nil while paused or when
+-- refused), the error and the time of the attempt, for redis_failed.
+local function redis_connect(conf)
+  local now = deps().now()
+  if now < redis_down_until then return nil, nil, now end
+  local red, err = deps().redis(conf)
+  return red, err, now
+end
+
+-- redis_failed pauses the use of Redis after a failure at now: requests
+-- meanwhile go without it rather than each wait for its timeout.
+local function redis_failed(conf, now, err)
+  redis_down_until = now + conf.redis_retry_seconds
+  log("redis_down", "ERR", "redis unavailable, next attempt in ", conf.redis_retry_seconds, " s: ", err)
+end
+
 -- fetch asks Redis, then the tenant-manager. Returns cfg, or nil, status,
 -- message and whether Redis was unavailable.
 local function fetch(conf, project)
-  local now = deps().now()
-  local red, err
-  if now >= redis_down_until then
-    red, err = deps().redis(conf)
-  end
+  local red, err, now = redis_connect(conf)
   if red then
     local raw, gerr = red:get(cfgcache.key(project))
     if raw then
@@ -202,10 +215,7 @@ local function fetch(conf, project)
     red:close()
     return cfg, status, message, false
   end
-  if err then
-    redis_down_until = now + conf.redis_retry_seconds
-    log("redis_down", "ERR", "redis unavailable, next attempt in ", conf.redis_retry_seconds, " s: ", err)
-  end
+  if err then redis_failed(conf, now, err) end
   return nil, 503, UNAVAILABLE, true
 end
 
@@ -270,11 +280,7 @@ end
 -- Returns the decision {paused, allowed, remaining, retry_after, limit}.
 local function admit(conf, project, cfg)
   local rps, burst = control.limits(cfg, conf)
-  local now = deps().now()
-  local red, err
-  if now >= redis_down_until then
-    red, err = deps().redis(conf)
-  end
+  local red, err, now = redis_connect(conf)
   if red then
     local res, eerr, transport = red:evalsha(control.SHA, control.SCRIPT, 2, control.ctl_key(project), control.bucket_key(project),
       cfg.paused and "1" or "0", tostring(rps), tostring(burst))
@@ -287,10 +293,7 @@ local function admit(conf, project, cfg)
       log("control_reply", "ERR", "unexpected answer of the control script for project ", project, ": ", eerr or "not a list of 5 numbers")
     end
   end
-  if err then
-    redis_down_until = now + conf.redis_retry_seconds
-    log("redis_down", "ERR", "redis unavailable, next attempt in ", conf.redis_retry_seconds, " s: ", err)
-  end
+  if err then redis_failed(conf, now, err) end
   if cfg.paused then return { paused = true } end
   if rps < 1 or burst < 1 then return { allowed = true, remaining = -1 } end
   return local_decision(conf, project, rps, burst)
