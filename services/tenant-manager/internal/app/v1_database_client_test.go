@@ -17,7 +17,7 @@ func TestV1DatabaseWithSupabaseManagementJS(t *testing.T) {
 	m := newTM(t)
 	ctx := context.Background()
 	id := m.mustCreate("sqlq-client")["project_id"].(string)
-	raw := runNodeClient(t, "v1_database_client.mjs", []string{"TOKEN=" + adminToken, "BASE_URL=" + m.srv.URL, "REF=" + id})
+	raw := runNodeClient(t, "v1_database_client.mjs", []string{"TM_ADMIN_TOKEN=" + adminToken, "TM_BASE_URL=" + m.srv.URL, "TM_REF=" + id})
 	var out struct {
 		Inserted      []map[string]any `json:"inserted"`
 		ReadOnly      []map[string]any `json:"readOnly"`

@@ -2,26 +2,10 @@
 // supabase-management-js and prints what each call returned as one JSON
 // document for the Go test to check.
 //
-// Env: SUPABASE_MANAGEMENT_JS (absolute path of the package's index.mjs),
-// TM_BASE_URL, TM_ADMIN_TOKEN, TM_REF (an existing project).
-import { pathToFileURL } from "node:url";
+// Env: those of client.mjs, TM_REF (an existing project).
+import { api, call, print } from "./client.mjs";
 
-const { SupabaseManagementAPI } = await import(pathToFileURL(process.env.SUPABASE_MANAGEMENT_JS).href);
-const api = new SupabaseManagementAPI({ accessToken: process.env.TM_ADMIN_TOKEN, baseUrl: process.env.TM_BASE_URL });
 const ref = process.env.TM_REF;
-const out = {};
-
-// A failed call is recorded (status and body) instead of ending the run.
-async function call(name, f) {
-  try {
-    const res = await f();
-    out[name] = { status: res.status, data: res.data };
-    return res.data;
-  } catch (e) {
-    out[name] = { error: e.name, status: e.status, data: e.data, message: e.message };
-    return undefined;
-  }
-}
 
 const source = (v) => `Deno.serve(() => new Response("${v} " + (Deno.env.get("MY_SECRET") ?? "unset")));`;
 
@@ -40,4 +24,4 @@ await call("deleteAFunction", () => api.deleteAFunction(ref, "hello"));
 await call("getDeletedFunction", () => api.getAFunction(ref, "hello"));
 await call("bulkDeleteSecrets", () => api.bulkDeleteSecrets(ref, ["MY_SECRET"]));
 await call("listAllSecretsAfterDelete", () => api.listAllSecrets(ref));
-process.stdout.write(JSON.stringify(out));
+print();

@@ -2,32 +2,15 @@
 // npm client of Supabase's Management API, and prints what each call
 // returned as one JSON document for the Go test to check.
 //
-// Env: SUPABASE_MANAGEMENT_JS (absolute path of the package's index.mjs),
-// TM_BASE_URL, TM_ADMIN_TOKEN, TM_REGION; with TM_DELETE_REF it only deletes
+// Env: those of client.mjs, TM_REGION; with TM_DELETE_REF it only deletes
 // that project (the test checks the platform's state in between).
-import { pathToFileURL } from "node:url";
-
-const { SupabaseManagementAPI } = await import(pathToFileURL(process.env.SUPABASE_MANAGEMENT_JS).href);
-const api = new SupabaseManagementAPI({ accessToken: process.env.TM_ADMIN_TOKEN, baseUrl: process.env.TM_BASE_URL });
-const out = {};
-
-// A failed call is recorded (status and body) instead of ending the run.
-async function call(name, f) {
-  try {
-    const res = await f();
-    out[name] = { status: res.status, data: res.data };
-    return res.data;
-  } catch (e) {
-    out[name] = { error: e.name, status: e.status, data: e.data, message: e.message };
-    return undefined;
-  }
-}
+import { api, call, print } from "./client.mjs";
 
 const deleteRef = process.env.TM_DELETE_REF;
 if (deleteRef) {
   await call("deleteAProject", () => api.deleteAProject(deleteRef));
   await call("getDeletedProject", () => api.getProject(deleteRef));
-  process.stdout.write(JSON.stringify(out));
+  print();
   process.exit(0);
 }
 
@@ -61,4 +44,4 @@ if (ref) {
   await call("badPostgrestServiceConfig", () => api.updatePostgrestServiceConfig(ref, { max_rows: "many" }));
   await call("getUnknownProject", () => api.getProject("zzzzzzzzzzzzzzzzzzzz"));
 }
-process.stdout.write(JSON.stringify(out));
+print();
