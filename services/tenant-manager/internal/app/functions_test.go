@@ -90,18 +90,8 @@ func multipartBody(t testing.TB, parts ...part) (string, string) {
 // empty or of any type.
 func (m *tm) call(method, path, body string) (int, []byte) {
 	m.t.Helper()
-	req, err := http.NewRequest(method, m.srv.URL+path, strings.NewReader(body))
-	require.NoError(m.t, err)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(m.t, err)
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	require.NoError(m.t, err)
-	return resp.StatusCode, data
+	status, _, data := m.send(m.srv, method, path, adminToken, body)
+	return status, data
 }
 
 func (m *tm) deployRaw(path, contentType, body string) (int, map[string]any) {

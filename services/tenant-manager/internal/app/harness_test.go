@@ -320,6 +320,19 @@ func (m *tm) do(method, path, token string, body string, headers ...string) (int
 
 func (m *tm) doOn(srv *httptest.Server, method, path, token string, body string, headers ...string) (int, map[string]any) {
 	m.t.Helper()
+	status, _, data := m.send(srv, method, path, token, body, headers...)
+	var out map[string]any
+	if len(data) > 0 {
+		require.NoError(m.t, json.Unmarshal(data, &out), string(data))
+	}
+	return status, out
+}
+
+// send is every request helper's request: token "" means no Authorization
+// header, headers are name/value pairs; it returns the status, the
+// Content-Type and the body.
+func (m *tm) send(srv *httptest.Server, method, path, token, body string, headers ...string) (int, string, []byte) {
+	m.t.Helper()
 	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 	require.NoError(m.t, err)
 	if token != "" {
@@ -334,12 +347,9 @@ func (m *tm) doOn(srv *httptest.Server, method, path, token string, body string,
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(m.t, err)
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if len(data) > 0 {
-		require.NoError(m.t, json.Unmarshal(data, &out), string(data))
-	}
-	return resp.StatusCode, out
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(m.t, err)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), data
 }
 
 func (m *tm) create(id string) (int, map[string]any) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,22 +19,9 @@ import (
 // raw sends a request to the public listener and returns the body as is.
 func (m *tm) raw(method, path, body string, headers ...string) (int, []byte) {
 	m.t.Helper()
-	req, err := http.NewRequest(method, m.srv.URL+path, strings.NewReader(body))
-	require.NoError(m.t, err)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(m.t, err)
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	require.NoError(m.t, err)
-	require.Equal(m.t, "application/json", resp.Header.Get("Content-Type"), string(data))
-	return resp.StatusCode, data
+	status, contentType, data := m.send(m.srv, method, path, adminToken, body, headers...)
+	require.Equal(m.t, "application/json", contentType, string(data))
+	return status, data
 }
 
 func jsonBody(query string, extra ...string) string {

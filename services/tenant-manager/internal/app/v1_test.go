@@ -3,9 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,22 +15,11 @@ import (
 // decodes the JSON answer into out (when not nil).
 func (m *tm) v1(method, path, body string, out any) int {
 	m.t.Helper()
-	req, err := http.NewRequest(method, m.srv.URL+path, strings.NewReader(body))
-	require.NoError(m.t, err)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(m.t, err)
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	require.NoError(m.t, err)
-	require.Equal(m.t, "application/json", resp.Header.Get("Content-Type"), string(data))
+	status, data := m.raw(method, path, body)
 	if out != nil {
 		require.NoError(m.t, json.Unmarshal(data, out), string(data))
 	}
-	return resp.StatusCode
+	return status
 }
 
 type health []struct {
