@@ -35,12 +35,76 @@ lint() {
 	go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
 }
 
-# go test's own vet pass is off: go vet, which runs first, checks a superset.
+# gotest DIR [TEST_FLAGS...]: the tests of the Go module in DIR, each package's
+# in its own directory as go test runs them, two packages at a time, with
+# TEST_FLAGS (e.g. -test.parallel=4) for every test binary.
+#
+# go test links every test binary again on every run (seconds for one that
+# holds the CDK bindings). Here each binary is kept in .cache/test-bin, and
+# go test -c leaves a binary alone when nothing it is built from changed.
+# The binaries are built without go test's vet pass (go vet runs first) and
+# without debug information (tracebacks keep their function names and lines).
+gotest() {
+	local dir="$1"
+	shift
+	local key="${dir//\//_}"
+	if [ "$dir" = . ]; then key=cdk-app; fi
+	local bins="$root/.cache/test-bin/$key" out="$logs/gotest.$key"
+	mkdir -p "$bins" "$out"
+	# Packages with tests, as "binary-name import-path directory". A binary is
+	# named after the package directory, or after the whole import path when
+	# two directories share a name (cmd/bootstrap and internal/bootstrap).
+	(cd "$dir" && go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' ./...) |
+		awk '{ n = split($1, p, "/"); name[NR] = p[n]; seen[p[n]]++; line[NR] = $0 }
+			END { for (i = 1; i <= NR; i++) { b = name[i]; if (seen[b] > 1) { b = line[i]; sub(/ .*/, "", b); gsub("/", "_", b) } print b, line[i] } }' >"$out/packages" || return 1
+	local -a unique=() pkgs=()
+	local name pkg pdir
+	while read -r name pkg pdir; do
+		pkgs+=("$pkg")
+		if [ "$name" = "${pkg##*/}" ]; then unique+=("$pkg"); fi
+	done <"$out/packages"
+	if [ ${#pkgs[@]} -eq 0 ]; then return 0; fi
+	if [ ${#unique[@]} -gt 0 ]; then
+		(cd "$dir" && go test -c -vet=off -ldflags='-s -w' -o "$bins/" "${unique[@]}") || return 1
+	fi
+	while read -r name pkg pdir; do
+		if [ "$name" != "${pkg##*/}" ]; then
+			(cd "$dir" && go test -c -vet=off -ldflags='-s -w' -o "$bins/$name.test" "$pkg") || return 1
+		fi
+	done <"$out/packages"
+
+	local i=0 rc=0 t0 status ms
+	while read -r name pkg pdir; do
+		while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n || true; done
+		(
+			t0=$(date +%s%N)
+			status=0
+			(cd "$pdir" && "$bins/$name.test" -test.paniconexit0 -test.timeout=10m "$@") >"$out/$i.log" 2>&1 || status=$?
+			echo "$status $((($(date +%s%N) - t0) / 1000000))" >"$out/$i.status"
+		) &
+		i=$((i + 1))
+	done <"$out/packages"
+	wait
+	i=0
+	while read -r name pkg pdir; do
+		read -r status ms <"$out/$i.status"
+		if [ "$status" -eq 0 ]; then
+			printf 'ok  \t%s\t%d.%03ds\n' "$pkg" $((ms / 1000)) $((ms % 1000))
+		else
+			cat "$out/$i.log"
+			printf 'FAIL\t%s\t%d.%03ds (exit %s)\n' "$pkg" $((ms / 1000)) $((ms % 1000)) "$status"
+			rc=1
+		fi
+		i=$((i + 1))
+	done <"$out/packages"
+	return $rc
+}
+
 cdk() {
 	echo "== go vet (CDK app)"
 	go vet ./...
 	echo "== go test (CDK app: config, constructs, template, scripts)"
-	go test -count=1 -vet=off ./...
+	gotest .
 }
 
 scripted() {
@@ -65,7 +129,7 @@ module() {
 		(cd "$dir" && go vet ./...)
 	else
 		echo "== $dir: go vet, go test"
-		(cd "$dir" && go vet ./... && go test -count=1 -vet=off -parallel 4 ./...)
+		(cd "$dir" && go vet ./...) && gotest "$dir" -test.parallel=4
 	fi
 }
 modules() {
@@ -82,7 +146,10 @@ for s in "${suites[@]}"; do
 	(
 		t0=$(date +%s)
 		rc=0
-		"$s" >"$logs/$s.log" 2>&1 || rc=$?
+		# Not "$s" || rc=$?: bash ignores set -e inside a function called
+		# that way, and a failing first step would go unnoticed.
+		"$s" >"$logs/$s.log" 2>&1 &
+		wait $! || rc=$?
 		echo "$rc $(($(date +%s) - t0))" >"$logs/$s.status"
 	) &
 done
