@@ -143,11 +143,16 @@ if ! $deployed; then
 	against=(--template "$base_template")
 fi
 
-"$cdk" diff --no-color --no-notices --app "$head_out" "${against[@]}" "$stack" >"$work/diff.txt" 2>&1 || {
-	echo "diff: cdk diff failed:" >&2
-	grep -v '^!!' "$work/diff.txt" | tail -n 20 >&2
-	exit 2
-}
+# Inputs that agree synthesize to the same assembly: nothing to compare.
+if ! $deployed && [ "$base_key" = "$head_key" ]; then
+	echo "There were no differences" >"$work/diff.txt"
+else
+	"$cdk" diff --no-color --no-notices --app "$head_out" "${against[@]}" "$stack" >"$work/diff.txt" 2>&1 || {
+		echo "diff: cdk diff failed:" >&2
+		grep -v '^!!' "$work/diff.txt" | tail -n 20 >&2
+		exit 2
+	}
+fi
 
 # Keep the diff itself: from the "Stack" header up to the summary line.
 body="$(sed -n '/^Stack /,$p' "$work/diff.txt" | grep -v -e '^✨' -e '^Number of stacks' | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' || true)"

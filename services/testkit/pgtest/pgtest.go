@@ -8,11 +8,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"net"
 	"net/url"
@@ -21,6 +23,8 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -72,7 +76,6 @@ func Start() (*Server, error) {
 	s := &Server{
 		Host: "127.0.0.1", bin: bin, dir: dir,
 		AdminUser: "rds_admin", AdminPassword: "admin-" + randomHex(8),
-		SuperPassword: "super-" + randomHex(8),
 	}
 	if os.Geteuid() == 0 {
 		s.runAs = "nobody"
@@ -101,15 +104,13 @@ func dataRoot() string {
 
 func (s *Server) init() error {
 	data := filepath.Join(s.dir, "data")
-	pwfile := filepath.Join(s.dir, "pwfile")
-	if err := os.WriteFile(pwfile, []byte(s.SuperPassword+"\n"), 0o600); err != nil {
+	pristine, password, err := s.pristine()
+	if err != nil {
 		return err
 	}
-	if err := s.chown(s.dir); err != nil {
-		return err
-	}
-	if out, err := s.run("initdb", "-D", data, "-U", "postgres", "--pwfile", pwfile, "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C"); err != nil {
-		return fmt.Errorf("initdb: %v\n%s", err, out)
+	s.SuperPassword = password
+	if out, err := exec.Command("cp", "-a", pristine, data).CombinedOutput(); err != nil {
+		return fmt.Errorf("copying the initialized cluster %s: %v\n%s", pristine, err, out)
 	}
 	if err := writeCert(data); err != nil {
 		return err
@@ -141,6 +142,66 @@ func (s *Server) init() error {
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, fmt.Sprintf("CREATE ROLE %s LOGIN CREATEDB CREATEROLE PASSWORD '%s'", s.AdminUser, s.AdminPassword))
 	return err
+}
+
+// pristine returns the data directory of a cluster just initialized by
+// initdb, and its superuser's password. It is made once per PostgreSQL
+// build and user and kept beside the clusters (pgtest-pristine-*): initdb
+// takes about a CPU-second, a copy of its result a few milliseconds, and
+// every test binary starts one or two clusters. Test binaries running at
+// the same time may each make one; the first to rename it into place wins.
+func (s *Server) pristine() (data, password string, err error) {
+	fi, err := os.Stat(filepath.Join(s.bin, "postgres"))
+	if err != nil {
+		return "", "", err
+	}
+	key := sha256.Sum256([]byte(fmt.Sprintf("%s\n%d\n%d\n%s\n%s", s.bin, fi.Size(), fi.ModTime().UnixNano(), s.runAs, initdbArgs)))
+	dir := filepath.Join(filepath.Dir(s.dir), fmt.Sprintf("pgtest-pristine-%x", key[:8]))
+	if data, password, err := readPristine(dir); err == nil {
+		return data, password, nil
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(s.dir), "pgtest-initdb-")
+	if err != nil {
+		return "", "", err
+	}
+	defer os.RemoveAll(tmp)
+	password = "super-" + randomHex(8)
+	pwfile := filepath.Join(tmp, "pwfile")
+	if err := os.WriteFile(pwfile, []byte(password+"\n"), 0o600); err != nil {
+		return "", "", err
+	}
+	if err := s.chown(tmp); err != nil {
+		return "", "", err
+	}
+	args := append([]string{"-D", filepath.Join(tmp, "data"), "--pwfile", pwfile}, strings.Fields(initdbArgs)...)
+	if out, err := s.run("initdb", args...); err != nil {
+		return "", "", fmt.Errorf("initdb: %v\n%s", err, out)
+	}
+	if err := os.Remove(pwfile); err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "password"), []byte(password), 0o600); err != nil {
+		return "", "", err
+	}
+	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, fs.ErrExist) && !errors.Is(err, syscall.ENOTEMPTY) {
+		return "", "", err
+	}
+	return readPristine(dir)
+}
+
+// initdbArgs are the cluster settings fixed at initdb (part of the
+// pristine cluster's key).
+const initdbArgs = "-U postgres --auth-local=scram-sha-256 --auth-host=scram-sha-256 -E UTF8 --locale=C"
+
+func readPristine(dir string) (data, password string, err error) {
+	if _, err := os.Stat(filepath.Join(dir, "data", "PG_VERSION")); err != nil {
+		return "", "", err
+	}
+	pw, err := os.ReadFile(filepath.Join(dir, "password"))
+	if err != nil {
+		return "", "", err
+	}
+	return filepath.Join(dir, "data"), string(pw), nil
 }
 
 // Stop shuts the cluster down and removes its files.

@@ -207,14 +207,14 @@ func image(tag string) string {
 	return "123456789012.dkr.ecr.us-east-1.amazonaws.com/postgrest-lambda:" + tag
 }
 
-// TestFleetReconcile: 20 projects on image A and 512 MiB; a restart with
+// TestFleetReconcile: 10 projects on image A and 512 MiB; a restart with
 // image B and 1024 MiB converges them all (the paused one stays at
 // reserved concurrency 0), then out-of-band deletions, injected failures,
 // a failing canary, a killed run, a second task and a JWT rotation.
 func TestFleetReconcile(t *testing.T) {
 	t.Parallel()
 	a := newTM(t, fleetOpts(func(c *config.Config) { c.PostgrestImageURI = imageA }))
-	const n = 20
+	const n = 10
 	ids := make([]string, n)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 5)

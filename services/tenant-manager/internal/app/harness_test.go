@@ -50,6 +50,10 @@ var env struct {
 	subnet, sg     string
 	aws            aws.Config
 	platformDBs    atomic.Int64
+	// admin is the master's pool on pg1's "postgres" database, for the
+	// platform database copies: a new backend per copy cost more
+	// PostgreSQL CPU than the copy itself.
+	admin *pgxpool.Pool
 }
 
 const adminToken = "test-admin-token-0123456789abcdef0123456789"
@@ -120,6 +124,12 @@ func setup(m *testing.M) (int, error) {
 	if err := migratePlatformTemplate(); err != nil {
 		return 0, err
 	}
+	admin, err := pgxpool.New(context.Background(), env.pg1.URL(env.pg1.AdminUser, env.pg1.AdminPassword, "postgres")+"&pool_max_conns=2")
+	if err != nil {
+		return 0, err
+	}
+	defer admin.Close()
+	env.admin = admin
 
 	env.aws = aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""), BaseEndpoint: aws.String(env.motoURL)}
 	ctx := context.Background()
@@ -238,10 +248,9 @@ func newTMLockedAWS(t testing.TB, awsCfg aws.Config, opts ...option) *tm {
 	ctx := context.Background()
 	n := env.platformDBs.Add(1)
 	dbName := fmt.Sprintf("platform_%d", n)
-	conn, err := env.pg1.Connect(ctx, env.pg1.AdminUser, env.pg1.AdminPassword, "postgres")
-	require.NoError(t, err)
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+dbName+" TEMPLATE "+platformTemplate)
-	conn.Close(ctx)
+	// FILE_COPY: the template is small and the cluster throwaway; WAL_LOG
+	// would write every page of the copy to the WAL.
+	_, err := env.admin.Exec(ctx, "CREATE DATABASE "+dbName+" TEMPLATE "+platformTemplate+" STRATEGY FILE_COPY")
 	require.NoError(t, err)
 
 	kong := kongfake.New()
