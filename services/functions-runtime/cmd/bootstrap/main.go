@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/supabase-on-aws/supabase-on-aws/services/callerid"
+	"github.com/supabase-on-aws/supabase-on-aws/services/callerid/fetch"
 
 	"github.com/supabase-on-aws/supabase-on-aws/services/functions-runtime/internal/runtime"
 )
@@ -39,18 +39,7 @@ func run(ctx context.Context, logger *slog.Logger) error {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, s.Budget)
 	defer cancel()
-	f := &runtime.Fetcher{
-		Client:    &http.Client{Timeout: 3 * time.Second},
-		BaseURL:   s.ServiceURL,
-		ProjectID: s.ProjectID,
-		Identity: func(ctx context.Context) (string, error) {
-			creds, err := awsCfg.Credentials.Retrieve(ctx)
-			if err != nil {
-				return "", fmt.Errorf("caller identity: retrieving AWS credentials: %w", err)
-			}
-			return callerid.Sign(ctx, creds, s.STSEndpoint, s.Region, time.Now())
-		},
-	}
+	f := &runtime.Fetcher{Project: fetch.ForLambda(awsCfg.Credentials, s.ServiceURL, s.STSEndpoint, s.Region, s.ProjectID)}
 	c, err := runtime.FetchWithRetry(ctx, f)
 	if err != nil {
 		return fmt.Errorf("project %s: fetching the functions configuration: %w", s.ProjectID, err)

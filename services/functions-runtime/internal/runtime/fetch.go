@@ -3,14 +3,11 @@ package runtime
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
-	"time"
+
+	"github.com/supabase-on-aws/supabase-on-aws/services/callerid/fetch"
 )
 
 // Function is one function as the tenant-manager serves it.
@@ -65,88 +62,31 @@ func (c Config) validate(projectID string) error {
 	return nil
 }
 
-// permanentError is a failure that retrying cannot fix.
-type permanentError struct{ err error }
-
-func (p permanentError) Error() string { return p.err.Error() }
-func (p permanentError) Unwrap() error { return p.err }
+// maxConfigBytes caps the answer: it lists every function and the
+// project's environment.
+const maxConfigBytes = 16 << 20
 
 // Fetcher reads the configuration with the Lambda's caller identity.
-type Fetcher struct {
-	Client    *http.Client
-	BaseURL   string
-	ProjectID string
-	Identity  func(ctx context.Context) (string, error)
-}
+type Fetcher struct{ fetch.Project }
 
 // Fetch makes one attempt.
 func (f *Fetcher) Fetch(ctx context.Context) (Config, error) {
-	endpoint := strings.TrimRight(f.BaseURL, "/") + "/project/" + url.PathEscape(f.ProjectID) + "/functions-config"
-	id, err := f.Identity(ctx)
+	body, err := f.Get(ctx, "functions-config", maxConfigBytes)
 	if err != nil {
 		return Config{}, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
-	if err != nil {
-		return Config{}, permanentError{err}
-	}
-	req.Header.Set("X-Caller-Identity", id)
-	req.Header.Set("Accept", "application/json")
-	resp, err := f.Client.Do(req)
-	if err != nil {
-		return Config{}, fmt.Errorf("GET %s: %w", endpoint, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return Config{}, fmt.Errorf("GET %s: reading: %w", endpoint, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		err := fmt.Errorf("GET %s: HTTP %d%s", endpoint, resp.StatusCode, errorDetail(body))
-		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
-			return Config{}, err
-		}
-		return Config{}, permanentError{err}
-	}
 	var c Config
 	if err := json.Unmarshal(body, &c); err != nil {
-		return Config{}, permanentError{fmt.Errorf("GET %s: the answer is not valid JSON (%d bytes)", endpoint, len(body))}
+		return Config{}, fetch.Permanent(fmt.Errorf("functions-config: the answer is not valid JSON (%d bytes)", len(body)))
 	}
 	if err := c.validate(f.ProjectID); err != nil {
-		return Config{}, permanentError{fmt.Errorf("GET %s: %w", endpoint, err)}
+		return Config{}, fetch.Permanent(fmt.Errorf("functions-config: %w", err))
 	}
 	return c, nil
-}
-
-// errorDetail quotes the tenant-manager's error message (never secret).
-func errorDetail(body []byte) string {
-	var e struct{ Error, Code string }
-	if json.Unmarshal(body, &e) != nil || e.Error == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (%s: %.200s)", e.Code, e.Error)
 }
 
 // FetchWithRetry retries transient failures (5xx, 429, network) with
 // capped exponential backoff until ctx ends; a 4xx or bad data ends it.
 func FetchWithRetry(ctx context.Context, f *Fetcher) (Config, error) {
-	delay := 100 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		c, err := f.Fetch(actx)
-		cancel()
-		if err == nil {
-			return c, nil
-		}
-		var p permanentError
-		if errors.As(err, &p) {
-			return Config{}, err
-		}
-		select {
-		case <-ctx.Done():
-			return Config{}, fmt.Errorf("gave up after %d attempts: %w", attempt, err)
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 1600*time.Millisecond)
-	}
+	return fetch.Retry(ctx, f.Fetch)
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/supabase-on-aws/supabase-on-aws/services/callerid/fetch"
 )
 
 func tarGz(t *testing.T, entries ...*tar.Header) []byte {
@@ -148,7 +150,7 @@ func TestFetchPermanentOn4xx(t *testing.T) {
 		_, _ = w.Write([]byte(`{"error":"only the project's own functions Lambda","code":"forbidden"}`))
 	}))
 	defer srv.Close()
-	f := &Fetcher{Client: srv.Client(), BaseURL: srv.URL, ProjectID: "p1x", Identity: func(context.Context) (string, error) { return "signed", nil }}
+	f := &Fetcher{Project: fetch.Project{Client: srv.Client(), BaseURL: srv.URL, ProjectID: "p1x", Identity: func(context.Context) (string, error) { return "signed", nil }}}
 	_, err := FetchWithRetry(context.Background(), f)
 	require.ErrorContains(t, err, "HTTP 403 (forbidden")
 	require.Equal(t, 1, calls)

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"syscall"
 	"time"
@@ -15,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/supabase-on-aws/supabase-on-aws/services/callerid/fetch"
 	"github.com/supabase-on-aws/supabase-on-aws/services/postgrest-lambda/internal/bootstrap"
-	"github.com/supabase-on-aws/supabase-on-aws/services/postgrest-lambda/internal/callerid"
 )
 
 func main() {
@@ -39,13 +38,7 @@ func run(ctx context.Context, logger *slog.Logger) error {
 	var f bootstrap.Fetcher
 	switch s.Source {
 	case bootstrap.SourceService:
-		signer := &callerid.Signer{Credentials: awsCfg.Credentials, STSEndpoint: s.STSEndpoint, Region: s.Region}
-		f = &bootstrap.ServiceFetcher{
-			Client:    &http.Client{Timeout: 3 * time.Second},
-			BaseURL:   s.ServiceURL,
-			ProjectID: s.ProjectID,
-			Identity:  signer.Sign,
-		}
+		f = &bootstrap.ServiceFetcher{Project: fetch.ForLambda(awsCfg.Credentials, s.ServiceURL, s.STSEndpoint, s.Region, s.ProjectID)}
 	case bootstrap.SourceSecretsManager:
 		f = &bootstrap.SecretsFetcher{Client: secretsmanager.NewFromConfig(awsCfg), ProjectID: s.ProjectID}
 	}

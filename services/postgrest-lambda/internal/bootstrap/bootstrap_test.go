@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/stretchr/testify/require"
 
+	"github.com/supabase-on-aws/supabase-on-aws/services/callerid/fetch"
 	"github.com/supabase-on-aws/supabase-on-aws/services/postgrest-lambda/internal/callerid"
 	"github.com/supabase-on-aws/supabase-on-aws/services/testkit/moto"
 )
@@ -102,7 +103,7 @@ func configServer(t *testing.T, calls *atomic.Int32, handler http.HandlerFunc) *
 }
 
 func serviceFetcher(url string, timeout time.Duration) *ServiceFetcher {
-	return &ServiceFetcher{Client: &http.Client{Timeout: timeout}, BaseURL: url, ProjectID: "demo1", Identity: testSigner().Sign}
+	return &ServiceFetcher{Project: fetch.Project{Client: &http.Client{Timeout: timeout}, BaseURL: url, ProjectID: "demo1", Identity: testSigner().Sign}}
 }
 
 func TestServiceFetch(t *testing.T) {

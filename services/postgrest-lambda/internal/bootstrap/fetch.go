@@ -6,15 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/supabase-on-aws/supabase-on-aws/services/callerid/fetch"
 )
 
 // Config is what PostgREST needs for one tenant; the JSON shape of the
@@ -119,75 +118,22 @@ type Fetcher interface {
 	Fetch(ctx context.Context) (Config, error)
 }
 
-// permanentError is a failure that retrying cannot fix (a 4xx, bad data).
-type permanentError struct{ err error }
-
-func (p permanentError) Error() string { return p.err.Error() }
-func (p permanentError) Unwrap() error { return p.err }
-
-func permanent(err error) error { return permanentError{err} }
+// maxConfigBytes caps the service's answer, a handful of settings.
+const maxConfigBytes = 1 << 20
 
 // ServiceFetcher calls the tenant-manager with the Lambda's AWS identity.
-type ServiceFetcher struct {
-	Client    *http.Client
-	BaseURL   string
-	ProjectID string
-	// Identity returns the X-Caller-Identity value for one request.
-	Identity func(ctx context.Context) (string, error)
-}
+type ServiceFetcher struct{ fetch.Project }
 
 func (f *ServiceFetcher) Fetch(ctx context.Context) (Config, error) {
-	endpoint := strings.TrimRight(f.BaseURL, "/") + "/project/" + url.PathEscape(f.ProjectID) + "/postgrest-config"
-	id, err := f.Identity(ctx)
+	body, err := f.Get(ctx, "postgrest-config", maxConfigBytes)
 	if err != nil {
-		return Config{}, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
-	if err != nil {
-		return Config{}, permanent(fmt.Errorf("config service: %w", err))
-	}
-	req.Header.Set("X-Caller-Identity", id)
-	req.Header.Set("Accept", "application/json")
-	resp, err := f.Client.Do(req)
-	if err != nil {
-		return Config{}, fmt.Errorf("config service GET %s: %w", endpoint, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return Config{}, fmt.Errorf("config service GET %s: reading response: %w", endpoint, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		err := fmt.Errorf("config service GET %s: HTTP %d%s", endpoint, resp.StatusCode, errorDetail(body))
-		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
-			return Config{}, err
-		}
-		return Config{}, permanent(err)
+		return Config{}, fmt.Errorf("config service %w", err)
 	}
 	c, err := decode(body)
 	if err != nil {
-		return Config{}, permanent(fmt.Errorf("config service GET %s: %w", endpoint, err))
+		return Config{}, fetch.Permanent(fmt.Errorf("config service: %w", err))
 	}
 	return c, nil
-}
-
-// errorDetail quotes the service's {"error": ...} message; error bodies
-// of the tenant-manager carry no secrets, and anything else is not shown.
-func errorDetail(body []byte) string {
-	var e struct {
-		Error string `json:"error"`
-		Code  string `json:"code"`
-	}
-	if json.Unmarshal(body, &e) != nil || e.Error == "" {
-		return ""
-	}
-	if len(e.Error) > 200 {
-		e.Error = e.Error[:200]
-	}
-	if e.Code != "" {
-		return fmt.Sprintf(" (%s: %s)", e.Code, e.Error)
-	}
-	return fmt.Sprintf(" (%s)", e.Error)
 }
 
 // SecretsFetcher reads the secret postgrest/{id}/config.
@@ -202,16 +148,16 @@ func (f *SecretsFetcher) Fetch(ctx context.Context) (Config, error) {
 	if err != nil {
 		var nf *smtypes.ResourceNotFoundException
 		if errors.As(err, &nf) {
-			return Config{}, permanent(fmt.Errorf("secret %s does not exist", name))
+			return Config{}, fetch.Permanent(fmt.Errorf("secret %s does not exist", name))
 		}
 		return Config{}, fmt.Errorf("reading secret %s: %w", name, err)
 	}
 	if out.SecretString == nil {
-		return Config{}, permanent(fmt.Errorf("secret %s has no SecretString", name))
+		return Config{}, fetch.Permanent(fmt.Errorf("secret %s has no SecretString", name))
 	}
 	c, err := decode([]byte(*out.SecretString))
 	if err != nil {
-		return Config{}, permanent(fmt.Errorf("secret %s: %w", name, err))
+		return Config{}, fetch.Permanent(fmt.Errorf("secret %s: %w", name, err))
 	}
 	return c, nil
 }
@@ -221,24 +167,5 @@ func (f *SecretsFetcher) Fetch(ctx context.Context) (Config, error) {
 func FetchWithRetry(ctx context.Context, f Fetcher, budget time.Duration) (Config, error) {
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	delay := 100 * time.Millisecond
-	const maxDelay = 1600 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		attemptCtx, cancelAttempt := context.WithTimeout(ctx, 3*time.Second)
-		c, err := f.Fetch(attemptCtx)
-		cancelAttempt()
-		if err == nil {
-			return c, nil
-		}
-		var p permanentError
-		if errors.As(err, &p) {
-			return Config{}, err
-		}
-		select {
-		case <-ctx.Done():
-			return Config{}, fmt.Errorf("gave up after %d attempts in %s: %w", attempt, budget, err)
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, maxDelay)
-	}
+	return fetch.Retry(ctx, f.Fetch)
 }

@@ -7,11 +7,6 @@
 package callerid
 
 import (
-	"context"
-	"fmt"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 	shared "github.com/supabase-on-aws/supabase-on-aws/services/callerid"
 )
 
@@ -28,27 +23,6 @@ const (
 // Payload is the JSON inside the header (before base64).
 type Payload = shared.Payload
 
-// Signer makes X-Caller-Identity values.
-type Signer struct {
-	Credentials aws.CredentialsProvider
-	// STSEndpoint is the endpoint the tenant-manager verifies against,
-	// e.g. https://sts.us-east-1.amazonaws.com.
-	STSEndpoint string
-	Region      string
-	Now         func() time.Time
-}
-
-// Sign returns the header value for a request made now. Credentials are
-// retrieved on every call: the provider caches them and refreshes expiring
-// ones, so a warm Lambda never signs with credentials that have expired.
-func (s *Signer) Sign(ctx context.Context) (string, error) {
-	creds, err := s.Credentials.Retrieve(ctx)
-	if err != nil {
-		return "", fmt.Errorf("caller identity: retrieving AWS credentials: %w", err)
-	}
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
-	return shared.Sign(ctx, creds, s.STSEndpoint, s.Region, now())
-}
+// Signer makes X-Caller-Identity values with the Lambda's credentials
+// provider.
+type Signer = shared.Signer

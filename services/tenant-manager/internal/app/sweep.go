@@ -41,14 +41,7 @@ func startSweep(a *App, workers map[string]*worker.Worker, limits worker.SweepLi
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(sweepInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+		provision.Every(ctx, sweepInterval, func() {
 			for _, w := range workers {
 				pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 				n, err := w.Sweep(pctx, limits)
@@ -59,7 +52,7 @@ func startSweep(a *App, workers map[string]*worker.Worker, limits worker.SweepLi
 					log.Warn("ended tenant sessions whose statement outran its timeout", "worker_id", w.ID, "sessions", n)
 				}
 			}
-		}
+		})
 	}()
 	a.closers = append(a.closers, func() { stop(); <-done })
 }

@@ -73,14 +73,7 @@ func (s *Service) SyncControlHashes(ctx context.Context) (rewritten int, err err
 
 // ControlSyncLoop runs SyncControlHashes every interval until ctx ends.
 func (s *Service) ControlSyncLoop(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	Every(ctx, interval, func() {
 		n, err := s.SyncControlHashes(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.Log.Warn("comparing the gateway control hashes failed; retried next period", "error", err.Error())
@@ -88,5 +81,5 @@ func (s *Service) ControlSyncLoop(ctx context.Context, interval time.Duration) {
 		if n > 0 {
 			s.Log.Info("rewrote stale gateway control hashes", "projects", n)
 		}
-	}
+	})
 }

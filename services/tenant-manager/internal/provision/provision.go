@@ -777,18 +777,11 @@ func (s *Service) RetireLoop(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = defaultRetire
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.RetireRotatedKeys(ctx); err != nil && ctx.Err() == nil {
-				s.Log.Error("retiring rotated JWT keys", "error", err.Error())
-			}
+	Every(ctx, interval, func() {
+		if err := s.RetireRotatedKeys(ctx); err != nil && ctx.Err() == nil {
+			s.Log.Error("retiring rotated JWT keys", "error", err.Error())
 		}
-	}
+	})
 }
 
 func (s *Service) activeProject(ctx context.Context, projectID string) (store.Project, error) {
