@@ -4,9 +4,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
-	elb "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
@@ -16,12 +14,8 @@ import (
 
 func TestContainerService(t *testing.T) {
 	stack := newStack(t)
-	vpc := importedVpc(stack)
-	cluster := NewCluster(stack, "Cluster", &ClusterProps{Vpc: vpc})
-	logs := awslogs.LogGroup_FromLogGroupName(stack, jsii.String("Logs"), jsii.String("/ecs/test"))
-	targets := elb.NewApplicationTargetGroup(stack, jsii.String("Targets"), &elb.ApplicationTargetGroupProps{
-		Vpc: vpc, Port: jsii.Number(8000), Protocol: elb.ApplicationProtocol_HTTP, TargetType: elb.TargetType_IP,
-	})
+	d := newServiceDeps(stack)
+	cluster, logs, targets := d.cluster, d.logs, d.targets(stack, 8000)
 	role := awsiam.Role_FromRoleArn(stack, jsii.String("Role"), jsii.String("arn:aws:iam::111111111111:role/app-task"), nil)
 	secret := awssecretsmanager.NewSecret(stack, jsii.String("Token"), nil)
 	two, five := 2, 5
@@ -53,7 +47,7 @@ func TestContainerService(t *testing.T) {
 		x.has(t, "AWS::ECS::TaskDefinition", map[string]any{"ContainerDefinitions": []any{like(map[string]any{
 			"Name": "scaled", "Essential": true, "Image": "public.ecr.aws/example/app:1.2.3",
 			"LogConfiguration": map[string]any{"LogDriver": "awslogs", "Options": like(map[string]any{
-				"awslogs-group": "/ecs/test", "awslogs-stream-prefix": "scaled",
+				"awslogs-group": "/ecs/supabase", "awslogs-stream-prefix": "scaled",
 			})},
 			"HealthCheck": map[string]any{"Command": []any{"CMD", "true"}, "Interval": 30, "Timeout": 5, "Retries": 3, "StartPeriod": 60},
 			"PortMappings": []any{

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	elb "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsrds"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -347,6 +348,11 @@ func (d serviceDeps) targets(stack awscdk.Stack, port int) elb.ApplicationTarget
 	return elb.NewApplicationTargetGroup(stack, jsii.String(fmt.Sprint("Targets", port)), &elb.ApplicationTargetGroupProps{
 		Vpc: d.vpc, Port: jsii.Number(port), Protocol: elb.ApplicationProtocol_HTTP, TargetType: elb.TargetType_IP,
 	})
+}
+
+// taskRole is a new role that ECS tasks may assume.
+func taskRole(stack awscdk.Stack) awsiam.Role {
+	return awsiam.NewRole(stack, jsii.String("Role"), &awsiam.RoleProps{AssumedBy: awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil)})
 }
 
 var testSizing = config.Service{CPU: 256, MemoryMiB: 512, DesiredCount: 1}

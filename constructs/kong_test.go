@@ -3,7 +3,6 @@ package platform
 import (
 	"testing"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
 
@@ -13,7 +12,7 @@ import (
 func TestKong(t *testing.T) {
 	stack := newStack(t)
 	d := newServiceDeps(stack)
-	role := awsiam.NewRole(stack, jsii.String("Role"), &awsiam.RoleProps{AssumedBy: awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil)})
+	role := taskRole(stack)
 	NewKong(stack, "Kong", &KongProps{
 		ServicesDir: servicesDir, Sizing: testSizing, Cluster: d.cluster, LogGroup: d.logs,
 		SecurityGroup: importedSG(stack, "Sg", "sg-00000000000000003"), Targets: d.targets(stack, PortKongProxy), TaskRole: role,

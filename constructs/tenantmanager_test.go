@@ -17,7 +17,7 @@ import (
 func TestTenantManager(t *testing.T) {
 	stack := newStack(t)
 	d := newServiceDeps(stack)
-	role := awsiam.NewRole(stack, jsii.String("Role"), &awsiam.RoleProps{AssumedBy: awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil)})
+	role := taskRole(stack)
 	worker := testInstance(stack, "Worker", d.vpc, importedSG(stack, "WorkerSg", "sg-00000000000000009"))
 	NewTenantManager(stack, "TenantManager", &TenantManagerProps{
 		ServicesDir: servicesDir, Sizing: testSizing, Cluster: d.cluster, LogGroup: d.logs,

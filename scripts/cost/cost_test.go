@@ -138,47 +138,51 @@ func resourceOf(t *testing.T, tmpl Template, typ, contains string) string {
 	return ""
 }
 
-func TestWorkerInstanceClassChangesTheTotalByThePriceDifference(t *testing.T) {
+// requireTotalMoves edits a copy of the first case's template with change,
+// which returns the difference the prices say the edit makes, and checks
+// that the report's total moves by that much.
+func requireTotalMoves(t *testing.T, change func(p Prices, cfg config.Config, r RegionPrices, changed Template) (want float64)) {
+	t.Helper()
 	p, cfg, tmpl := load(t, cases[0].template, cases[0].config)
-	r := p.Regions["us-east-1"]
 	before := reportTotal(t, p, cfg, tmpl)
 	changed := clone(t, tmpl)
-	id := resourceOf(t, changed, "AWS::RDS::DBInstance", constructToken(cfg.Database.Workers[0].ID))
-	from := changed.Resources[id].Properties["DBInstanceClass"].(string)
-	changed.Resources[id].Properties["DBInstanceClass"] = "db.m6g.large"
-	want := (r.RDSInstanceHour["db.m6g.large"] - r.RDSInstanceHour[from]) * p.HoursPerMonth
-	require.NotZero(t, want)
+	want := change(p, cfg, p.Regions["us-east-1"], changed)
 	require.InDelta(t, want, reportTotal(t, p, cfg, changed)-before, 0.011)
+}
+
+func TestWorkerInstanceClassChangesTheTotalByThePriceDifference(t *testing.T) {
+	requireTotalMoves(t, func(p Prices, cfg config.Config, r RegionPrices, changed Template) float64 {
+		id := resourceOf(t, changed, "AWS::RDS::DBInstance", constructToken(cfg.Database.Workers[0].ID))
+		from := changed.Resources[id].Properties["DBInstanceClass"].(string)
+		changed.Resources[id].Properties["DBInstanceClass"] = "db.m6g.large"
+		want := (r.RDSInstanceHour["db.m6g.large"] - r.RDSInstanceHour[from]) * p.HoursPerMonth
+		require.NotZero(t, want)
+		return want
+	})
 }
 
 func TestDesiredCountChangesTheTotalByThePriceDifference(t *testing.T) {
-	p, cfg, tmpl := load(t, cases[0].template, cases[0].config)
-	r := p.Regions["us-east-1"]
-	before := reportTotal(t, p, cfg, tmpl)
-	changed := clone(t, tmpl)
-	id := resourceOf(t, changed, "AWS::ECS::Service", "Kong")
-	svc := changed.Resources[id].Properties
-	svc["DesiredCount"] = 3.0
-	td := changed.Resources[ref(svc["TaskDefinition"])].Properties
-	cpu, _ := number(td["Cpu"])
-	mem, _ := number(td["Memory"])
-	// Two more tasks: their Fargate hours, and two more Cloud Map instances
-	// (the Kong service registers in kong.local).
-	want := 2*p.HoursPerMonth*(cpu/1024*r.Fargate["X86_64"].VCPUHour+mem/1024*r.Fargate["X86_64"].GBHour) + 2*r.CloudMapInstanceMonth
-	require.InDelta(t, want, reportTotal(t, p, cfg, changed)-before, 0.011)
+	requireTotalMoves(t, func(p Prices, _ config.Config, r RegionPrices, changed Template) float64 {
+		id := resourceOf(t, changed, "AWS::ECS::Service", "Kong")
+		svc := changed.Resources[id].Properties
+		svc["DesiredCount"] = 3.0
+		td := changed.Resources[ref(svc["TaskDefinition"])].Properties
+		cpu, _ := number(td["Cpu"])
+		mem, _ := number(td["Memory"])
+		// Two more tasks: their Fargate hours, and two more Cloud Map instances
+		// (the Kong service registers in kong.local).
+		return 2*p.HoursPerMonth*(cpu/1024*r.Fargate["X86_64"].VCPUHour+mem/1024*r.Fargate["X86_64"].GBHour) + 2*r.CloudMapInstanceMonth
+	})
 }
 
 func TestNatGatewayCountChangesTheTotalByThePriceDifference(t *testing.T) {
-	p, cfg, tmpl := load(t, cases[0].template, cases[0].config)
-	r := p.Regions["us-east-1"]
-	before := reportTotal(t, p, cfg, tmpl)
-	changed := clone(t, tmpl)
-	// natGateways: 2 adds a gateway and its Elastic IP in the second
-	// public subnet; the stated data volume is shared, not per gateway.
-	changed.Resources["NetworkVpcpublicSubnet2NATGateway"] = changed.Resources[resourceOf(t, changed, "AWS::EC2::NatGateway", "")]
-	changed.Resources["NetworkVpcpublicSubnet2EIP"] = changed.Resources[resourceOf(t, changed, "AWS::EC2::EIP", "")]
-	want := p.HoursPerMonth * (r.NATHour + r.PublicIPv4Hour)
-	require.InDelta(t, want, reportTotal(t, p, cfg, changed)-before, 0.011)
+	requireTotalMoves(t, func(p Prices, _ config.Config, r RegionPrices, changed Template) float64 {
+		// natGateways: 2 adds a gateway and its Elastic IP in the second
+		// public subnet; the stated data volume is shared, not per gateway.
+		changed.Resources["NetworkVpcpublicSubnet2NATGateway"] = changed.Resources[resourceOf(t, changed, "AWS::EC2::NatGateway", "")]
+		changed.Resources["NetworkVpcpublicSubnet2EIP"] = changed.Resources[resourceOf(t, changed, "AWS::EC2::EIP", "")]
+		return p.HoursPerMonth * (r.NATHour + r.PublicIPv4Hour)
+	})
 }
 
 func TestTenantCost(t *testing.T) {

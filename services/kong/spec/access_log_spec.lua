@@ -9,9 +9,7 @@ local idp = require("spec.helpers.idp")
 local cjson = require("cjson")
 local handler = require("kong.plugins.dynamic-lambda-router.handler")
 
-local SECRET = "jwt-secret-of-acme-prod-0123456789abcdef"
-local FN_URL = "https://abcdefgh.lambda-url.eu-west-1.on.aws/"
-local FUNCS_URL = "https://fnfnfnfn.lambda-url.eu-west-1.on.aws/"
+local SECRET, FN_URL, FUNCS_URL = gateway.SECRET, gateway.FN_URL, gateway.FUNCS_URL
 local TM, CREDS_URL = gateway.TM, gateway.CREDS_URL
 local ISS = "https://idp.example.com/acme"
 local REQUEST_ID = "8f5c2b7e-3d1a-4c6b-9e0f-1a2b3c4d5e6f"

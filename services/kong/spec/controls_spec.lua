@@ -19,8 +19,7 @@ local function another_task()
   return h
 end
 
-local FN_URL = "https://abcdefgh.lambda-url.eu-west-1.on.aws/"
-local FUNCS_URL = "https://fnfnfnfn.lambda-url.eu-west-1.on.aws/"
+local SECRET, FN_URL, FUNCS_URL = gateway.SECRET, gateway.FN_URL, gateway.FUNCS_URL
 local TM, CREDS_URL = gateway.TM, gateway.CREDS_URL
 local CTL = "project:ctl:{acme-prod}"
 local RL = "project:rl:{acme-prod}"
@@ -28,7 +27,7 @@ local RL = "project:rl:{acme-prod}"
 local conf = gateway.conf
 
 local function doc(extra)
-  local d = { project_id = "acme-prod", function_url = FN_URL, jwt_secret = "jwt-secret-of-acme-prod-0123456789abcdef",
+  local d = { project_id = "acme-prod", function_url = FN_URL, jwt_secret = SECRET,
     jwt_kid = "key-1", version = 3 }
   for k, v in pairs(extra or {}) do d[k] = v end
   return d

@@ -10,9 +10,8 @@ local cjson = require("cjson")
 local handler = require("kong.plugins.dynamic-lambda-router.handler")
 local sigv4 = require("kong.plugins.dynamic-lambda-router.sigv4")
 
-local SECRET = "jwt-secret-of-acme-prod-0123456789abcdef"
+local SECRET, FUNCS_URL = gateway.SECRET, gateway.FUNCS_URL
 local REST_URL = "https://restrest.lambda-url.eu-west-1.on.aws/"
-local FUNCS_URL = "https://fnfnfnfn.lambda-url.eu-west-1.on.aws/"
 local FUNCS_HOST = "fnfnfnfn.lambda-url.eu-west-1.on.aws"
 local TM, CREDS_URL = gateway.TM, gateway.CREDS_URL
 local ISS = "https://idp.example.com/acme"

@@ -4,8 +4,7 @@ local cjson = require("cjson")
 local handler = require("kong.plugins.dynamic-lambda-router.handler")
 local sigv4 = require("kong.plugins.dynamic-lambda-router.sigv4")
 
-local SECRET = "jwt-secret-of-acme-prod-0123456789abcdef"
-local FN_URL = "https://abcdefgh.lambda-url.eu-west-1.on.aws/"
+local SECRET, FN_URL = gateway.SECRET, gateway.FN_URL
 local TM, CREDS_URL = gateway.TM, gateway.CREDS_URL
 
 local cfgcache = require("kong.plugins.dynamic-lambda-router.cfgcache")

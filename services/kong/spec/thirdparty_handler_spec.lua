@@ -8,8 +8,7 @@ local cjson = require("cjson")
 local handler = require("kong.plugins.dynamic-lambda-router.handler")
 local deps = require("kong.plugins.dynamic-lambda-router.deps")
 
-local SECRET = "jwt-secret-of-acme-prod-0123456789abcdef"
-local FN_URL = "https://abcdefgh.lambda-url.eu-west-1.on.aws/"
+local SECRET, FN_URL = gateway.SECRET, gateway.FN_URL
 local TM, CREDS_URL = gateway.TM, gateway.CREDS_URL
 local ISS_A = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_ProjectA"
 local ISS_B = "https://idp.example.com/project-b"

@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
-	"github.com/supabase-on-aws/supabase-on-aws/services/testkit/moto"
+	"github.com/supabase-on-aws/supabase-on-aws/services/db-admin/internal/dbtest"
 	"github.com/supabase-on-aws/supabase-on-aws/services/testkit/pgtest"
 )
 
@@ -33,27 +31,14 @@ var (
 
 // One PostgreSQL 16 server and one moto server per test binary.
 func TestMain(m *testing.M) {
-	var err error
-	if pg, err = pgtest.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "starting PostgreSQL:", err)
-		os.Exit(1)
-	}
-	mt, err := moto.Start()
-	if err != nil {
-		pg.Stop()
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	motoURL = mt.URL
-	sm = secretsmanager.New(secretsmanager.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(motoURL),
-		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+	dbtest.Main(m, func(p *pgtest.Server, url string) {
+		pg, motoURL = p, url
+		sm = secretsmanager.New(secretsmanager.Options{
+			Region:       "us-east-1",
+			BaseEndpoint: aws.String(motoURL),
+			Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		})
 	})
-	code := m.Run()
-	mt.Stop()
-	pg.Stop()
-	os.Exit(code)
 }
 
 func putSecret(t *testing.T, name string, v any) string {

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 
@@ -24,7 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/supabase-on-aws/supabase-on-aws/services/db-admin/internal/admin"
-	"github.com/supabase-on-aws/supabase-on-aws/services/testkit/moto"
+	"github.com/supabase-on-aws/supabase-on-aws/services/db-admin/internal/dbtest"
 	"github.com/supabase-on-aws/supabase-on-aws/services/testkit/pgtest"
 )
 
@@ -34,22 +33,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	var err error
-	if pg, err = pgtest.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "starting PostgreSQL:", err)
-		os.Exit(1)
-	}
-	mt, err := moto.Start()
-	if err != nil {
-		pg.Stop()
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	motoURL = mt.URL
-	code := m.Run()
-	mt.Stop()
-	pg.Stop()
-	os.Exit(code)
+	dbtest.Main(m, func(p *pgtest.Server, url string) { pg, motoURL = p, url })
 }
 
 type creds struct {

@@ -9,6 +9,11 @@ local M = {}
 
 M.TM = "http://tenant-manager.kong.local:8080"
 M.CREDS_URL = "http://169.254.170.2/v2/credentials/task"
+-- The project acme-prod the specs route to: its JWT secret and the Function
+-- URLs of its PostgREST and edge functions Lambdas.
+M.SECRET = "jwt-secret-of-acme-prod-0123456789abcdef"
+M.FN_URL = "https://abcdefgh.lambda-url.eu-west-1.on.aws/"
+M.FUNCS_URL = "https://fnfnfnfn.lambda-url.eu-west-1.on.aws/"
 
 -- conf(extra) -> the plugin's configuration for /rest/v1 with a rate limit
 -- of 100/s (burst 200); extra's fields replace its own.

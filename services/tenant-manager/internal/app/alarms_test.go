@@ -76,8 +76,7 @@ func unreachableCloudWatch() *cloudwatch.Client {
 func TestAlarmsFollowTheProject(t *testing.T) {
 	t.Parallel()
 	m := newTM(t, withEnv("ALARM_TOPIC_ARN", alarmTopic), withEnv("TENANT_ALARMS", "gateway-5xx, lambda-errors,lambda-throttles,lambda-duration"))
-	status, body := m.create("alarm-all")
-	require.Equal(t, http.StatusCreated, status, body)
+	m.mustCreate("alarm-all")
 
 	got := projectAlarms(t, "alarm-all")
 	require.Equal(t, []string{"gateway-5xx", "lambda-duration", "lambda-errors", "lambda-throttles"}, kinds(got))
@@ -103,7 +102,7 @@ func TestAlarmsFollowTheProject(t *testing.T) {
 	require.Equal(t, "p99", aws.ToString(got["lambda-duration"].ExtendedStatistic))
 	require.Equal(t, 0.8*30*1000, aws.ToFloat64(got["lambda-duration"].Threshold), "p99 above 0.8 of the 30 s timeout")
 
-	status, _ = m.do("DELETE", "/project/alarm-all", adminToken, "")
+	status, _ := m.do("DELETE", "/project/alarm-all", adminToken, "")
 	require.Equal(t, http.StatusNoContent, status)
 	require.Empty(t, projectAlarms(t, "alarm-all"))
 
@@ -120,8 +119,7 @@ func TestAlarmsFollowTheProject(t *testing.T) {
 func TestAlarmsDefaultIsOnePerProject(t *testing.T) {
 	t.Parallel()
 	m := newTM(t, withEnv("ALARM_TOPIC_ARN", alarmTopic))
-	status, body := m.create("alarm-default")
-	require.Equal(t, http.StatusCreated, status, body)
+	m.mustCreate("alarm-default")
 	require.Equal(t, []string{"gateway-5xx"}, kinds(projectAlarms(t, "alarm-default")))
 }
 
@@ -129,8 +127,7 @@ func TestNoAlarmsWithoutTopic(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
 	require.Nil(t, m.app.Service.Alarms)
-	status, body := m.create("alarm-none")
-	require.Equal(t, http.StatusCreated, status, body)
+	m.mustCreate("alarm-none")
 	require.Empty(t, projectAlarms(t, "alarm-none"))
 }
 

@@ -27,8 +27,7 @@ func TestProvisionEndToEnd(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
-	status, body := m.create("acme-prod")
-	require.Equal(t, http.StatusCreated, status, body)
+	body := m.mustCreate("acme-prod")
 	require.Equal(t, "active", body["status"])
 	require.Equal(t, "postgrest-acme-prod", body["function_name"])
 	keys := body["api_keys"].([]any)
@@ -173,8 +172,7 @@ func TestCallerIdentityRules(t *testing.T) {
 func TestDuplicateAndConcurrentSameID(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
-	status, _ := m.create("dup-proj")
-	require.Equal(t, http.StatusCreated, status)
+	m.mustCreate("dup-proj")
 	status, body := m.create("dup-proj")
 	require.Equal(t, http.StatusConflict, status)
 	require.Equal(t, "conflict", body["code"])
@@ -356,8 +354,7 @@ func TestAPIKeysAndRotation(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
-	status, _ := m.create("keys-proj")
-	require.Equal(t, http.StatusCreated, status)
+	m.mustCreate("keys-proj")
 
 	status, k := m.do("POST", "/project/keys-proj/api-keys", adminToken, `{"name":"mobile app","type":"publishable"}`)
 	require.Equal(t, http.StatusCreated, status, k)
@@ -403,10 +400,9 @@ func TestAPIKeysAndRotation(t *testing.T) {
 func TestDeprovision(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
-	status, _ := m.create("short-lived")
-	require.Equal(t, http.StatusCreated, status)
+	m.mustCreate("short-lived")
 	require.NotEmpty(t, m.leftovers("short-lived"))
-	status, _ = m.do("DELETE", "/project/short-lived", adminToken, "")
+	status, _ := m.do("DELETE", "/project/short-lived", adminToken, "")
 	require.Equal(t, http.StatusNoContent, status)
 	require.Empty(t, m.leftovers("short-lived"))
 	status, _ = m.do("DELETE", "/project/short-lived", adminToken, "")
@@ -466,8 +462,7 @@ func TestWorkerSecretRotation(t *testing.T) {
 	m := newTM(t, func(c *config.Config) {
 		c.Workers = []config.Worker{{ID: "worker-2", Host: "127.0.0.1", Port: env.pg2.Port, SecretArn: *secret.ARN, SSLMode: "require", MaxTenants: 10}}
 	})
-	status, body := m.create("before-rotation")
-	require.Equal(t, http.StatusCreated, status, body)
+	m.mustCreate("before-rotation")
 
 	// What the rotation Lambda does: a new password, then the secret.
 	_, err = admin.Exec(ctx, "ALTER ROLE "+role+" PASSWORD 'second-password'")
@@ -476,7 +471,7 @@ func TestWorkerSecretRotation(t *testing.T) {
 		SecretString: aws.String(`{"username":"` + role + `","password":"second-password"}`)})
 	require.NoError(t, err)
 
-	status, body = m.create("after-rotation")
+	status, body := m.create("after-rotation")
 	require.Equal(t, http.StatusCreated, status, body)
 	for _, id := range []string{"before-rotation", "after-rotation"} {
 		status, _ = m.do("DELETE", "/project/"+id, adminToken, "")

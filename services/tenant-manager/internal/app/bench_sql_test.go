@@ -3,8 +3,6 @@ package app
 import (
 	"fmt"
 	"net/http"
-	"sort"
-	"sync"
 	"testing"
 	"time"
 )
@@ -25,32 +23,21 @@ func BenchmarkSQLQuery(b *testing.B) {
 	}
 	b.ResetTimer()
 	lat := make([]time.Duration, b.N)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 10)
 	errs := make(chan error, b.N)
 	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			t0 := time.Now()
-			status, body := m.sql(id, "select 1")
-			lat[i] = time.Since(t0)
-			if status != http.StatusCreated {
-				errs <- fmt.Errorf("%d %s", status, body)
-			}
-		}(i)
-	}
-	wg.Wait()
+	inParallel(b.N, 10, func(i int) {
+		t0 := time.Now()
+		status, body := m.sql(id, "select 1")
+		lat[i] = time.Since(t0)
+		if status != http.StatusCreated {
+			errs <- fmt.Errorf("%d %s", status, body)
+		}
+	})
 	elapsed := time.Since(start)
 	close(errs)
 	for err := range errs {
 		b.Fatal(err)
 	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[(len(lat)*95)/100].Microseconds())/1000, "p95-ms")
+	reportLatency(b, lat)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
 }

@@ -48,11 +48,10 @@ func identityExpiring(t *testing.T, roleARN, session string, at, expires time.Ti
 func TestCallerIdentityCredentialExpiration(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
-	status, body := m.create("expiry-aa")
-	require.Equal(t, http.StatusCreated, status, body)
+	m.mustCreate("expiry-aa")
 	now := time.Now()
 
-	status, body = m.do("GET", "/project/expiry-aa/config", "", "", "X-Caller-Identity", identityExpiring(t, env.gatewayRoleARN, "kong", now, now.Add(time.Hour)))
+	status, body := m.do("GET", "/project/expiry-aa/config", "", "", "X-Caller-Identity", identityExpiring(t, env.gatewayRoleARN, "kong", now, now.Add(time.Hour)))
 	require.Equal(t, http.StatusOK, status, body)
 	status, body = m.do("GET", "/project/expiry-aa/postgrest-config", "", "", "X-Caller-Identity", identityExpiring(t, env.tenantRoleARN, "postgrest-expiry-aa", now, now.Add(time.Minute)))
 	require.Equal(t, http.StatusOK, status, body)

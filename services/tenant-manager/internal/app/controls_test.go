@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,18 +17,26 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/lambdas"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/loggroups"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/provision"
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/worker"
 	"github.com/supabase-on-aws/supabase-on-aws/services/testkit/pgtest"
 )
 
-// concurrency is the function's reserved concurrency in moto (nil: none).
-func (m *tm) concurrency(id string) *int32 {
+// functionConcurrency is a Lambda function's reserved concurrency in moto
+// (nil: none).
+func (m *tm) functionConcurrency(function string) *int32 {
 	m.t.Helper()
-	out, err := m.lambda.GetFunctionConcurrency(context.Background(), &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String("postgrest-" + id)})
+	out, err := m.lambda.GetFunctionConcurrency(context.Background(), &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String(function)})
 	require.NoError(m.t, err)
 	return out.ReservedConcurrentExecutions
+}
+
+// concurrency is postgrest-{id}'s reserved concurrency in moto (nil: none).
+func (m *tm) concurrency(id string) *int32 {
+	m.t.Helper()
+	return m.functionConcurrency(lambdas.FunctionName(id))
 }
 
 // logGroup is the function's log group's retention; ok false when it does
@@ -99,14 +108,46 @@ func (m *tm) guards(id string) guardState {
 	return g
 }
 
+// redisDown points the service's cache at a Redis that refuses every
+// connection, until the returned restore is called or the test ends.
+func (m *tm) redisDown() (restore func()) {
+	orig := m.app.Service.Cache
+	down := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	m.app.Service.Cache = redisCache{down}
+	var once sync.Once
+	restore = func() {
+		once.Do(func() {
+			m.app.Service.Cache = orig
+			_ = down.Close()
+		})
+	}
+	m.t.Cleanup(restore)
+	return restore
+}
+
+// guardedTM is a tenant-manager whose projects get reserved concurrency
+// reserved, with project id created, and a client of its Redis.
+func guardedTM(t *testing.T, reserved int, id string) (*tm, *goredis.Client) {
+	t.Helper()
+	m := newTM(t)
+	m.app.Service.Controls.ReservedConcurrency = reserved
+	m.mustCreate(id)
+	return m, redisClient(t)
+}
+
+// requireUnchanged asks for action (pause or restore) on a project already
+// in that state: answered 200 with changed false.
+func (m *tm) requireUnchanged(t *testing.T, id, action string) {
+	t.Helper()
+	status, body := m.do("POST", "/project/"+id+"/"+action, adminToken, "")
+	require.Equal(t, http.StatusOK, status, body)
+	require.Equal(t, false, body["changed"], body)
+}
+
 func TestPauseRestoreEndToEnd(t *testing.T) {
 	t.Parallel()
-	m := newTM(t)
-	m.app.Service.Controls.ReservedConcurrency = 5
+	m, rc := guardedTM(t, 5, "pause-me")
 	ctx := context.Background()
-	rc := redisClient(t)
-	status, body := m.create("pause-me")
-	require.Equal(t, http.StatusCreated, status, body)
 
 	t.Run("create applies the guards", func(t *testing.T) {
 		require.EqualValues(t, 5, aws.ToInt32(m.concurrency("pause-me")))
@@ -131,7 +172,7 @@ func TestPauseRestoreEndToEnd(t *testing.T) {
 	defer open.Close(ctx)
 	require.NoError(t, open.Ping(ctx))
 
-	status, body = m.do("POST", "/v1/projects/pause-me/pause", adminToken, "")
+	status, body := m.do("POST", "/v1/projects/pause-me/pause", adminToken, "")
 	require.Equal(t, http.StatusOK, status, body)
 	require.Equal(t, "paused", body["status"])
 	require.Equal(t, true, body["changed"])
@@ -166,9 +207,7 @@ func TestPauseRestoreEndToEnd(t *testing.T) {
 	})
 
 	t.Run("pausing again changes nothing", func(t *testing.T) {
-		status, body := m.do("POST", "/project/pause-me/pause", adminToken, "")
-		require.Equal(t, http.StatusOK, status, body)
-		require.Equal(t, false, body["changed"])
+		m.requireUnchanged(t, "pause-me", "pause")
 		require.EqualValues(t, 2, m.gatewayConfig("pause-me").Version)
 	})
 
@@ -183,14 +222,7 @@ func TestPauseRestoreEndToEnd(t *testing.T) {
 	require.Equal(t, true, body["changed"])
 
 	t.Run("restored: login works, concurrency back, data intact", func(t *testing.T) {
-		conn, err := pgx.Connect(ctx, uri)
-		require.NoError(t, err)
-		defer conn.Close(ctx)
-		tx, err := conn.Begin(ctx)
-		require.NoError(t, err)
-		defer tx.Rollback(ctx)
-		_, err = tx.Exec(ctx, "SET LOCAL ROLE anon")
-		require.NoError(t, err)
+		tx := anonSession(t, uri)
 		var note string
 		require.NoError(t, tx.QueryRow(ctx, "SELECT body FROM notes WHERE id = 1").Scan(&note))
 		require.Equal(t, "kept", note)
@@ -209,9 +241,7 @@ func TestPauseRestoreEndToEnd(t *testing.T) {
 	})
 
 	t.Run("restoring again changes nothing", func(t *testing.T) {
-		status, body := m.do("POST", "/project/pause-me/restore", adminToken, "")
-		require.Equal(t, http.StatusOK, status, body)
-		require.Equal(t, false, body["changed"])
+		m.requireUnchanged(t, "pause-me", "restore")
 	})
 
 	t.Run("a rotation after pause and restore counts on from the same version", func(t *testing.T) {
@@ -244,8 +274,7 @@ func TestPauseRestoreRefusedWhileBusy(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
-	status, body := m.create("busy-one")
-	require.Equal(t, http.StatusCreated, status, body)
+	body := m.mustCreate("busy-one")
 	setStatus := func(s string) {
 		_, err := m.app.Service.Store.Pool.Exec(ctx, "UPDATE projects SET status = $2, updated_at = now() WHERE id = $1", "busy-one", s)
 		require.NoError(t, err)
@@ -262,7 +291,7 @@ func TestPauseRestoreRefusedWhileBusy(t *testing.T) {
 		require.Equal(t, http.StatusConflict, status, "limits while %s: %v", s, body)
 	}
 	setStatus("pausing")
-	status, body = m.do("DELETE", "/project/busy-one", adminToken, "")
+	status, body := m.do("DELETE", "/project/busy-one", adminToken, "")
 	require.Equal(t, http.StatusConflict, status, "delete while pausing: %v", body)
 	require.Equal(t, "project_busy", body["code"])
 
@@ -313,18 +342,14 @@ func (f failingLogin) SetLogin(ctx context.Context, projectID string, login bool
 
 func TestPauseFailureIsCompensated(t *testing.T) {
 	t.Parallel()
-	m := newTM(t)
-	m.app.Service.Controls.ReservedConcurrency = 4
+	m, rc := guardedTM(t, 4, "pause-fail")
 	ctx := context.Background()
-	rc := redisClient(t)
-	status, body := m.create("pause-fail")
-	require.Equal(t, http.StatusCreated, status, body)
 	p, err := m.app.Service.Store.GetProject(ctx, "pause-fail")
 	require.NoError(t, err)
 	orig := m.app.Service.Workers[*p.WorkerID]
 	m.app.Service.Workers[*p.WorkerID] = failingLogin{orig.(*worker.Worker)}
 
-	status, body = m.do("POST", "/v1/projects/pause-fail/pause", adminToken, "")
+	status, body := m.do("POST", "/v1/projects/pause-fail/pause", adminToken, "")
 	require.Equal(t, http.StatusBadGateway, status, body)
 	require.Equal(t, "database", body["step"])
 	m.app.Service.Workers[*p.WorkerID] = orig
@@ -350,11 +375,10 @@ func TestLimits(t *testing.T) {
 	m := newTM(t)
 	ctx := context.Background()
 	rc := redisClient(t)
-	status, body := m.create("limited")
-	require.Equal(t, http.StatusCreated, status, body)
+	m.mustCreate("limited")
 	require.Nil(t, m.concurrency("limited"), "no default: no reservation")
 
-	status, body = m.do("GET", "/v1/projects/limited/platform/limits", adminToken, "")
+	status, body := m.do("GET", "/v1/projects/limited/platform/limits", adminToken, "")
 	require.Equal(t, http.StatusOK, status, body)
 	require.Nil(t, body["rate_limit"])
 	require.Nil(t, body["reserved_concurrency"])
@@ -422,11 +446,7 @@ func TestLimits(t *testing.T) {
 	})
 
 	t.Run("Redis down: the change stands, with a warning", func(t *testing.T) {
-		orig := m.app.Service.Cache
-		down := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
-		defer down.Close()
-		m.app.Service.Cache = redisCache{down}
-		defer func() { m.app.Service.Cache = orig }()
+		defer m.redisDown()()
 		status, body := m.do("PATCH", "/project/limited/limits", adminToken, `{"reserved_concurrency": 2}`)
 		require.Equal(t, http.StatusOK, status, body)
 		require.Contains(t, body["warning"], "Redis could not be updated")

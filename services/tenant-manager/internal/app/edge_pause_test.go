@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/stretchr/testify/require"
 
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/config"
@@ -17,9 +16,7 @@ import (
 // none).
 func (m *tm) edgeConcurrency(id string) *int32 {
 	m.t.Helper()
-	out, err := m.lambda.GetFunctionConcurrency(context.Background(), &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String("functions-" + id)})
-	require.NoError(m.t, err)
-	return out.ReservedConcurrentExecutions
+	return m.functionConcurrency("functions-" + id)
 }
 
 func (m *tm) deployHello(ref string) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,22 +62,13 @@ func (a *timedAPI) UpdateFunctionConfiguration(ctx context.Context, in *lambda.U
 func BenchmarkFleetReconcile(b *testing.B) {
 	const n = 200
 	m := newTM(b, fleetOpts(func(c *config.Config) { c.Fleet.Interval = 0 }))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 10)
 	var failed atomic.Int64
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if status, body := m.create(fmt.Sprintf("bench-fleet-%03d", i)); status != http.StatusCreated {
-				b.Logf("create: %d %v", status, body)
-				failed.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
+	inParallel(n, 10, func(i int) {
+		if status, body := m.create(fmt.Sprintf("bench-fleet-%03d", i)); status != http.StatusCreated {
+			b.Logf("create: %d %v", status, body)
+			failed.Add(1)
+		}
+	})
 	if failed.Load() > 0 {
 		b.Fatalf("%d creates failed", failed.Load())
 	}

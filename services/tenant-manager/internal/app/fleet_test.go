@@ -188,14 +188,14 @@ func (m *tm) live(id string) liveFn {
 	return l
 }
 
+// reservedConcurrency is concurrency as a number, -1 for none.
 func (m *tm) reservedConcurrency(id string) int {
 	m.t.Helper()
-	out, err := m.lambda.GetFunctionConcurrency(context.Background(), &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String(lambdas.FunctionName(id))})
-	require.NoError(m.t, err)
-	if out.ReservedConcurrentExecutions == nil {
+	c := m.concurrency(id)
+	if c == nil {
 		return -1
 	}
-	return int(*out.ReservedConcurrentExecutions)
+	return int(*c)
 }
 
 const (
@@ -216,22 +216,15 @@ func TestFleetReconcile(t *testing.T) {
 	a := newTM(t, fleetOpts(func(c *config.Config) { c.PostgrestImageURI = imageA }))
 	const n = 10
 	ids := make([]string, n)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 5)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("fleet-%02d", i+1)
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			status, body := a.create(ids[i])
-			if status != http.StatusCreated {
-				t.Errorf("create %s: %d %v", ids[i], status, body)
-			}
-		}()
 	}
-	wg.Wait()
+	inParallel(n, 5, func(i int) {
+		status, body := a.create(ids[i])
+		if status != http.StatusCreated {
+			t.Errorf("create %s: %d %v", ids[i], status, body)
+		}
+	})
 	require.False(t, t.Failed())
 	paused := "fleet-03"
 	status, body := a.do("POST", "/project/"+paused+"/pause", adminToken, "")
@@ -520,8 +513,7 @@ func TestFleetReconcile(t *testing.T) {
 func TestFleetConcurrencyAndAPI(t *testing.T) {
 	t.Parallel()
 	m := newTM(t, fleetOpts(func(c *config.Config) { c.Fleet.Interval = 0 }))
-	status, body := m.create("fleet-conc")
-	require.Equal(t, http.StatusCreated, status, "%v", body)
+	m.mustCreate("fleet-conc")
 	_, err := m.lambda.PutFunctionConcurrency(context.Background(), &lambda.PutFunctionConcurrencyInput{
 		FunctionName: aws.String("postgrest-fleet-conc"), ReservedConcurrentExecutions: aws.Int32(7)})
 	require.NoError(t, err)
@@ -530,7 +522,7 @@ func TestFleetConcurrencyAndAPI(t *testing.T) {
 	require.Equal(t, 1, res.Updated, "%+v", res)
 	require.Equal(t, -1, m.reservedConcurrency("fleet-conc"))
 
-	status, body = m.do("POST", "/v1/platform/reconcile", adminToken, `{"force":true}`)
+	status, body := m.do("POST", "/v1/platform/reconcile", adminToken, `{"force":true}`)
 	require.Equal(t, http.StatusBadRequest, status, "%v", body)
 	require.Equal(t, "unknown_field", body["code"])
 	status, _ = m.do("GET", "/v1/platform/reconcile", "", "")

@@ -133,16 +133,7 @@ func TestDeployConcurrencyBounded(t *testing.T) {
 	m := newTM(t, withFunctions(t, nil))
 	src := part{name: "file", body: `Deno.serve(() => new Response("ok"));`}
 	m.hangingDeploy("gatea")
-	var code int
-	var out map[string]any
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		code, out = m.deployParts("gatea", "g", meta("index.ts"), src)
-		if code == http.StatusConflict {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	code, out := m.deployUntil(http.StatusConflict, "gatea", "g", meta("index.ts"), src)
 	require.Equal(t, http.StatusConflict, code, "%v", out)
 	require.Equal(t, "deploy_in_progress", out["code"])
 	code, _ = m.call("PATCH", "/v1/projects/gatea/functions/g", `{"name":"x"}`)
@@ -151,14 +142,21 @@ func TestDeployConcurrencyBounded(t *testing.T) {
 	for _, ref := range []string{"gateb", "gatec", "gated"} {
 		m.hangingDeploy(ref)
 	}
-	deadline = time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		code, out = m.deployParts("gatee", "g", meta("index.ts"), src)
-		if code == http.StatusServiceUnavailable {
-			break
+	code, out = m.deployUntil(http.StatusServiceUnavailable, "gatee", "g", meta("index.ts"), src)
+	require.Equal(t, http.StatusServiceUnavailable, code, "%v", out)
+	require.Equal(t, "too_many_deploys", out["code"])
+}
+
+// deployUntil deploys parts to function slug of ref until the answer is
+// want or 10 s have passed, and returns the last answer.
+func (m *tm) deployUntil(want int, ref, slug string, parts ...part) (int, map[string]any) {
+	m.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, out := m.deployParts(ref, slug, parts...)
+		if code == want || !time.Now().Before(deadline) {
+			return code, out
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	require.Equal(t, http.StatusServiceUnavailable, code, "%v", out)
-	require.Equal(t, "too_many_deploys", out["code"])
 }

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/config"
@@ -240,16 +239,13 @@ func TestStaleControlHashIsRepaired(t *testing.T) {
 	key := provision.ControlKey("ctlsync")
 	require.Equal(t, "0", rc.HGet(ctx, key, "paused").Val())
 
-	orig := m.app.Service.Cache
-	down := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
-	defer down.Close()
-	m.app.Service.Cache = redisCache{down}
+	restore := m.redisDown()
 	status, body := m.do("POST", "/project/ctlsync/pause", adminToken, "")
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body["warning"], "rewritten by the tenant-manager within 60 s")
 	require.Equal(t, "0", rc.HGet(ctx, key, "paused").Val(), "the write failed: the hash is stale")
 
-	m.app.Service.Cache = orig
+	restore()
 	require.Eventually(t, func() bool { return rc.HGet(ctx, key, "paused").Val() == "1" }, 5*time.Second, 100*time.Millisecond)
 	// Only what differs is written: a hash left alone stays as it is.
 	require.NoError(t, rc.HSet(ctx, key, "extra", "x").Err())

@@ -14,8 +14,7 @@ import (
 func TestListenersAndEscapedPaths(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
-	status, body := m.create("split-aa")
-	require.Equal(t, http.StatusCreated, status, body)
+	m.mustCreate("split-aa")
 	gw := func() string { return identity(t, env.gatewayRoleARN, "kong", time.Now()) }
 	fn := func() string { return identity(t, env.tenantRoleARN, "postgrest-split-aa", time.Now()) }
 

@@ -222,8 +222,7 @@ func TestJWTRotationOverlap(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
-	status, body := m.create("rot-overlap")
-	require.Equal(t, http.StatusCreated, status, body)
+	m.mustCreate("rot-overlap")
 	old := m.gatewayConfig("rot-overlap")
 	require.EqualValues(t, 1, old.Version, "a new project starts at version 1")
 	require.NotEmpty(t, old.JWTKid)
@@ -299,8 +298,7 @@ func TestJWTRetireLoop(t *testing.T) {
 	t.Parallel()
 	m := newTM(t, withEnv("JWT_RETIRE_INTERVAL_SECONDS", "1"))
 	m.app.Service.Rotation.Overlap = time.Second
-	status, _ := m.create("rot-loop")
-	require.Equal(t, http.StatusCreated, status)
+	m.mustCreate("rot-loop")
 	old := m.gatewayConfig("rot-loop")
 	status, res := m.do("POST", "/project/rot-loop/jwt-secret/rotate", adminToken, "")
 	require.Equal(t, http.StatusOK, status, res)
@@ -322,8 +320,7 @@ func TestJWTRetireLoop(t *testing.T) {
 func TestJWTRotationRecycleFailureRollsBack(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
-	status, _ := m.create("rot-fail")
-	require.Equal(t, http.StatusCreated, status)
+	m.mustCreate("rot-fail")
 	proxy := newLambdaProxy(t, m)
 	m.app.Service.Functions.(*lambdas.Client).Settings.RecycleTimeout = 1500 * time.Millisecond
 	proxy.onUpdate = func() bool { return true }
@@ -359,8 +356,7 @@ func TestJWTRotationRecycleFailureRollsBack(t *testing.T) {
 func TestJWTRotationWaitsForLambdaUpdates(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
-	status, _ := m.create("rot-wait")
-	require.Equal(t, http.StatusCreated, status)
+	m.mustCreate("rot-wait")
 	proxy := newLambdaProxy(t, m)
 	proxy.inProgress = 3
 	conflicts := 2
@@ -379,8 +375,7 @@ func TestJWTRotationWaitsForLambdaUpdates(t *testing.T) {
 func TestJWTRotationConcurrent(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
-	status, _ := m.create("rot-conc")
-	require.Equal(t, http.StatusCreated, status)
+	m.mustCreate("rot-conc")
 	proxy := newLambdaProxy(t, m)
 	entered, release := make(chan struct{}), make(chan struct{})
 	var updates atomic.Int32
@@ -424,8 +419,7 @@ func TestJWTRotationWriteThrough(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
-	status, _ := m.create("rot-cache")
-	require.Equal(t, http.StatusCreated, status)
+	m.mustCreate("rot-cache")
 	rc := redisClient(t)
 	old := m.gatewayConfig("rot-cache")
 	oldDoc, err := json.Marshal(old)
@@ -458,15 +452,13 @@ func TestJWTRotationWriteThrough(t *testing.T) {
 	require.Equal(t, cur.JWTKid, cached()["jwt_kid"])
 
 	// Redis down: the rotation stands and says what it means.
-	dead := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
-	defer dead.Close()
-	m.app.Service.Cache = redisCache{dead}
+	restore := m.redisDown()
 	status, res = m.do("POST", "/project/rot-cache/jwt-secret/rotate", adminToken, "")
 	require.Equal(t, http.StatusOK, status, res)
 	require.Equal(t, "not_updated", res["gateway_cache"])
 	require.Contains(t, res["warning"], "300 s")
 	require.EqualValues(t, 3, m.gatewayConfig("rot-cache").Version)
-	m.app.Service.Cache = redisCache{rc}
+	restore()
 
 	require.NoError(t, m.app.Service.Delete(ctx, "rot-cache"))
 	n, err := rc.Exists(ctx, provision.ConfigKey("rot-cache")).Result()
@@ -518,8 +510,7 @@ func TestJWTRetirePassHousekeeping(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
-	status, _ := m.create("rot-house")
-	require.Equal(t, http.StatusCreated, status)
+	m.mustCreate("rot-house")
 	pool := m.app.Service.Store.Pool
 
 	_, err := pool.Exec(ctx, `INSERT INTO jwt_keys (project_id, secret, status, created_at) VALUES ('rot-house', '\x00', 'pending', now() - interval '1 hour')`)
@@ -670,8 +661,7 @@ func (m *tm) faultyStore(t *testing.T) *dbFaults {
 func TestJWTRotationPromoteOutcomeUnknown(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
-	status, _ := m.create("rot-unknown")
-	require.Equal(t, http.StatusCreated, status)
+	m.mustCreate("rot-unknown")
 	before := m.gatewayConfig("rot-unknown")
 	faults := m.faultyStore(t)
 	commit := faults.add("commit", true)
@@ -709,8 +699,7 @@ func TestJWTRotationPromoteOutcomeUnknown(t *testing.T) {
 func TestJWTRotationPromoteFailedCheckFailedRollsBack(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
-	status, _ := m.create("rot-unk-rb")
-	require.Equal(t, http.StatusCreated, status)
+	m.mustCreate("rot-unk-rb")
 	beforeVersion, beforeKeys := m.jwtState("rot-unk-rb")
 	faults := m.faultyStore(t)
 	promote := faults.add("FOR UPDATE", false)
@@ -731,8 +720,7 @@ func TestJWTRotationPromoteFailedCheckFailedRollsBack(t *testing.T) {
 // previous key's overlap; it returns the previous key's id.
 func (m *tm) rotatedAndExpired(id string) string {
 	m.t.Helper()
-	status, body := m.create(id)
-	require.Equal(m.t, http.StatusCreated, status, body)
+	m.mustCreate(id)
 	old := m.gatewayConfig(id).JWTKid
 	status, res := m.do("POST", "/project/"+id+"/jwt-secret/rotate", adminToken, "")
 	require.Equal(m.t, http.StatusOK, status, res)
@@ -767,6 +755,16 @@ func (m *tm) retirePass(t *testing.T, limit time.Duration) (time.Duration, error
 	}
 }
 
+// passRetires runs a pass with the room of a normal one (a recycle against
+// a loaded moto can take more than 1 s) that must succeed and retire the
+// key kid of project id.
+func (m *tm) passRetires(t *testing.T, id, kid string) {
+	t.Helper()
+	_, err := m.retirePass(t, 30*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, "retired", m.keyStatus(id, kid))
+}
+
 // A pass whose database connection hangs ends at its deadline and gives
 // the advisory lock back, so the next pass (here or on another task) runs.
 func TestJWTRetirePassHungDatabase(t *testing.T) {
@@ -795,11 +793,9 @@ func TestJWTRetirePassHungDatabase(t *testing.T) {
 	require.NoError(t, err)
 
 	// The database answers again: the next pass gets the room of a normal
-	// one (a recycle against a loaded moto can take more than 1 s).
+	// one.
 	m.app.Service.Rotation.RetirePassTimeout = 20 * time.Second
-	_, err = m.retirePass(t, 30*time.Second)
-	require.NoError(t, err)
-	require.Equal(t, "retired", m.keyStatus("rot-hung-db", old))
+	m.passRetires(t, "rot-hung-db", old)
 }
 
 // A project whose Lambda hangs uses up its own deadline only: the pass
@@ -829,9 +825,7 @@ func TestJWTRetirePassHungLambda(t *testing.T) {
 	require.Equal(t, "retired", m.keyStatus("rot-hang-b", oldB))
 
 	unblock()
-	_, err = m.retirePass(t, 30*time.Second)
-	require.NoError(t, err)
-	require.Equal(t, "retired", m.keyStatus("rot-hang-a", oldA))
+	m.passRetires(t, "rot-hang-a", oldA)
 }
 
 // Keys of a project whose Lambda is gone (a delete that failed after

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/worker"
@@ -88,8 +87,7 @@ func TestThirdPartyAuthManagement(t *testing.T) {
 	m.app.Server.TPAResolver = testResolver
 	ctx := context.Background()
 	rc := redisClient(t)
-	status, body := m.create("tpa-admin")
-	require.Equal(t, http.StatusCreated, status, body)
+	m.mustCreate("tpa-admin")
 	base := "/v1/projects/tpa-admin/config/auth/third-party-auth"
 
 	t.Run("a project without entries has no third_party_auth in its document", func(t *testing.T) {
@@ -249,11 +247,7 @@ func TestThirdPartyAuthManagement(t *testing.T) {
 	})
 
 	t.Run("Redis down: stored, answered with a warning", func(t *testing.T) {
-		orig := m.app.Service.Cache
-		down := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
-		defer down.Close()
-		m.app.Service.Cache = redisCache{down}
-		defer func() { m.app.Service.Cache = orig }()
+		defer m.redisDown()()
 		status, body := m.do("DELETE", base+"/"+m.gatewayDoc("tpa-admin")["third_party_auth"].([]any)[0].(map[string]any)["id"].(string), adminToken, "")
 		require.Equal(t, http.StatusOK, status, body)
 		require.Contains(t, body["warning"], "Redis could not be updated")
@@ -274,9 +268,8 @@ func TestThirdPartyAuthRLS(t *testing.T) {
 	m.app.Server.TPAResolver = testResolver
 	ctx := context.Background()
 	const id = "tpa-rls"
-	status, body := m.create(id)
-	require.Equal(t, http.StatusCreated, status, body)
-	status, body = m.do("POST", "/v1/projects/"+id+"/config/auth/third-party-auth", adminToken, `{"oidc_issuer_url": "`+cognitoIssuer+`", "token_use": "id"}`)
+	m.mustCreate(id)
+	status, body := m.do("POST", "/v1/projects/"+id+"/config/auth/third-party-auth", adminToken, `{"oidc_issuer_url": "`+cognitoIssuer+`", "token_use": "id"}`)
 	require.Equal(t, http.StatusCreated, status, body)
 	issuer := m.gatewayDoc(id)["third_party_auth"].([]any)[0].(map[string]any)["issuer"].(string)
 
@@ -368,8 +361,7 @@ func TestThirdPartyAuthWithSupabaseManagementJS(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
 	m.app.Server.TPAResolver = testResolver
-	status, body := m.create("tpa-client")
-	require.Equal(t, http.StatusCreated, status, body)
+	m.mustCreate("tpa-client")
 	out := runNodeClient(t, "tpa_client.mjs", []string{
 		"TM_BASE_URL=" + m.srv.URL, "TM_ADMIN_TOKEN=" + adminToken, "TM_REF=tpa-client",
 		"TM_ISSUER=https://login.example.com", "TM_COGNITO_ISSUER=" + cognitoIssuer,

@@ -38,6 +38,16 @@ func within(t *testing.T, limit time.Duration, f func()) time.Duration {
 	}
 }
 
+// answeredWithin is within for a request: the answer's status and body,
+// and how long it took.
+func answeredWithin(t *testing.T, limit time.Duration, request func() (int, map[string]any)) (int, map[string]any, time.Duration) {
+	t.Helper()
+	var status int
+	var body map[string]any
+	took := within(t, limit, func() { status, body = request() })
+	return status, body, took
+}
+
 func TestSlowHeadersAreCutOff(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
@@ -86,9 +96,7 @@ func TestSilentKongFailsTheStepInTime(t *testing.T) {
 		c.KongAdminURL = "http://" + hole
 		c.Timeouts.Kong = 300 * time.Millisecond
 	})
-	var status int
-	var body map[string]any
-	took := within(t, 20*time.Second, func() { status, body = m.create("kong-hangs") })
+	status, body, took := answeredWithin(t, 20*time.Second, func() (int, map[string]any) { return m.create("kong-hangs") })
 	require.Equal(t, http.StatusBadGateway, status, body)
 	require.Equal(t, "kong", body["step"], body)
 	require.Less(t, took, 10*time.Second, "Kong calls (and their undo) are bounded by KONG_ADMIN_TIMEOUT")
@@ -102,10 +110,8 @@ func TestSilentSTSIsAnOutageInTime(t *testing.T) {
 		c.STSEndpoint = "http://" + hole
 		c.Timeouts.STS = 300 * time.Millisecond
 	})
-	var status int
-	var body map[string]any
-	took := within(t, 15*time.Second, func() {
-		status, body = m.do("GET", "/project/any-proj/config", "", "", "X-Caller-Identity", identity(t, env.gatewayRoleARN, "kong", time.Now()))
+	status, body, took := answeredWithin(t, 15*time.Second, func() (int, map[string]any) {
+		return m.do("GET", "/project/any-proj/config", "", "", "X-Caller-Identity", identity(t, env.gatewayRoleARN, "kong", time.Now()))
 	})
 	require.Equal(t, http.StatusServiceUnavailable, status, body)
 	require.Less(t, took, 3*time.Second)
@@ -130,9 +136,7 @@ func TestSilentAWSFailsTheStepInTime(t *testing.T) {
 	silent := env.aws.Copy()
 	silent.BaseEndpoint = aws.String("http://" + hole)
 	m := newTMWithAWS(t, silent, func(c *config.Config) { c.Timeouts.AWS = 200 * time.Millisecond })
-	var status int
-	var body map[string]any
-	took := within(t, 60*time.Second, func() { status, body = m.create("aws-hangs") })
+	status, body, took := answeredWithin(t, 60*time.Second, func() (int, map[string]any) { return m.create("aws-hangs") })
 	require.Equal(t, http.StatusBadGateway, status, body)
 	// The log group is a create's first AWS call.
 	require.Equal(t, "log_group", body["step"], body)

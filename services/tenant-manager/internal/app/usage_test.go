@@ -38,8 +38,7 @@ func TestUsageEndpoints(t *testing.T) {
 	// moto keeps metrics for the whole test binary: under -count each run
 	// has a project of its own.
 	id := fmt.Sprintf("usage-proj-%d", usageRuns.Add(1))
-	status, body := m.create(id)
-	require.Equal(t, http.StatusCreated, status, body)
+	m.mustCreate(id)
 
 	now := time.Now().UTC()
 	recent, earlier := now.Add(-3*time.Minute), now.Add(-40*time.Minute)

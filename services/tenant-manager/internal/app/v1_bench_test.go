@@ -3,8 +3,6 @@ package app
 import (
 	"fmt"
 	"net/http"
-	"sort"
-	"sync"
 	"testing"
 	"time"
 )
@@ -19,32 +17,21 @@ func BenchmarkV1CreateProject(b *testing.B) {
 	m := newTM(b)
 	lat := make([]time.Duration, b.N)
 	errs := make(chan error, b.N)
-	sem := make(chan struct{}, 10)
-	var wg sync.WaitGroup
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			body := fmt.Sprintf(`{"name":"bench %d","organization_slug":"bench","db_pass":"unused-password","region":"us-east-1"}`, i)
-			start := time.Now()
-			var p map[string]any
-			status := m.v1("POST", "/v1/projects", body, &p)
-			lat[i] = time.Since(start)
-			if status != http.StatusCreated {
-				errs <- fmt.Errorf("create %d: %d %v", i, status, p)
-			}
-		}()
-	}
-	wg.Wait()
+	inParallel(b.N, 10, func(i int) {
+		body := fmt.Sprintf(`{"name":"bench %d","organization_slug":"bench","db_pass":"unused-password","region":"us-east-1"}`, i)
+		start := time.Now()
+		var p map[string]any
+		status := m.v1("POST", "/v1/projects", body, &p)
+		lat[i] = time.Since(start)
+		if status != http.StatusCreated {
+			errs <- fmt.Errorf("create %d: %d %v", i, status, p)
+		}
+	})
 	b.StopTimer()
 	close(errs)
 	for err := range errs {
 		b.Fatal(err)
 	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "p50-ms")
-	b.ReportMetric(float64(lat[(len(lat)*95)/100].Milliseconds()), "p95-ms")
+	reportLatency(b, lat)
 }

@@ -36,14 +36,7 @@ func TestV1DatabaseWithSupabaseManagementJS(t *testing.T) {
 	// project's PostgREST configuration, switched to anon.
 	pc, err := m.app.Service.PostgrestConfig(ctx, id)
 	require.NoError(t, err)
-	conn, err := pgx.Connect(ctx, pc.DBURI)
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	tx, err := conn.Begin(ctx)
-	require.NoError(t, err)
-	defer tx.Rollback(ctx)
-	_, err = tx.Exec(ctx, "SET LOCAL ROLE anon")
-	require.NoError(t, err)
+	tx := anonSession(t, pc.DBURI)
 	rows, err := tx.Query(ctx, "SELECT id, body, created_at IS NOT NULL FROM public.notes ORDER BY id")
 	require.NoError(t, err)
 	type note struct {
@@ -58,4 +51,21 @@ func TestV1DatabaseWithSupabaseManagementJS(t *testing.T) {
 	var owner string
 	require.NoError(t, tx.QueryRow(ctx, "SELECT tableowner FROM pg_tables WHERE tablename = 'notes'").Scan(&owner))
 	require.Equal(t, id+"_owner", owner)
+}
+
+// anonSession is what PostgREST does for an anonymous request: a login as
+// uri's user (the authenticator) and a transaction switched to anon. The
+// transaction is rolled back and the connection closed when t ends.
+func anonSession(t *testing.T, uri string) pgx.Tx {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, uri)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close(ctx) })
+	tx, err := conn.Begin(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { tx.Rollback(ctx) })
+	_, err = tx.Exec(ctx, "SET LOCAL ROLE anon")
+	require.NoError(t, err)
+	return tx
 }

@@ -33,8 +33,7 @@ type health []struct {
 func TestV1SharesProjectsWithLegacyAPI(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
-	status, body := m.create("legacy-one")
-	require.Equal(t, http.StatusCreated, status, body)
+	m.mustCreate("legacy-one")
 
 	var p map[string]any
 	require.Equal(t, http.StatusOK, m.v1("GET", "/v1/projects/legacy-one", "", &p))
@@ -80,8 +79,7 @@ func TestV1HealthChecksForReal(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
-	status, body := m.create("health-one")
-	require.Equal(t, http.StatusCreated, status, body)
+	m.mustCreate("health-one")
 
 	var h health
 	require.Equal(t, http.StatusOK, m.v1("GET", "/v1/projects/health-one/health?services=db&services=rest,storage", "", &h))
@@ -122,8 +120,7 @@ func TestV1PostgrestRecycles(t *testing.T) {
 	t.Parallel()
 	m := newTM(t)
 	ctx := context.Background()
-	status, body := m.create("rest-one")
-	require.Equal(t, http.StatusCreated, status, body)
+	m.mustCreate("rest-one")
 	generation := func() string {
 		fn, err := m.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("postgrest-rest-one")})
 		require.NoError(t, err)
