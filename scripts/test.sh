@@ -57,21 +57,20 @@ gotest() {
 	(cd "$dir" && go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' ./...) |
 		awk '{ n = split($1, p, "/"); name[NR] = p[n]; seen[p[n]]++; line[NR] = $0 }
 			END { for (i = 1; i <= NR; i++) { b = name[i]; if (seen[b] > 1) { b = line[i]; sub(/ .*/, "", b); gsub("/", "_", b) } print b, line[i] } }' >"$out/packages" || return 1
-	local -a unique=() pkgs=()
+	# Packages named after their directory build in one go command (-o DIR/
+	# names each binary so); the others one by one.
+	local -a build=(go test -c -vet=off -ldflags='-s -w') unique=()
 	local name pkg pdir
 	while read -r name pkg pdir; do
-		pkgs+=("$pkg")
-		if [ "$name" = "${pkg##*/}" ]; then unique+=("$pkg"); fi
-	done <"$out/packages"
-	if [ ${#pkgs[@]} -eq 0 ]; then return 0; fi
-	if [ ${#unique[@]} -gt 0 ]; then
-		(cd "$dir" && go test -c -vet=off -ldflags='-s -w' -o "$bins/" "${unique[@]}") || return 1
-	fi
-	while read -r name pkg pdir; do
-		if [ "$name" != "${pkg##*/}" ]; then
-			(cd "$dir" && go test -c -vet=off -ldflags='-s -w' -o "$bins/$name.test" "$pkg") || return 1
+		if [ "$name" = "${pkg##*/}" ]; then
+			unique+=("$pkg")
+		else
+			(cd "$dir" && "${build[@]}" -o "$bins/$name.test" "$pkg") || return 1
 		fi
 	done <"$out/packages"
+	if [ ${#unique[@]} -gt 0 ]; then
+		(cd "$dir" && "${build[@]}" -o "$bins/" "${unique[@]}") || return 1
+	fi
 
 	local i=0 rc=0 t0 status ms
 	while read -r name pkg pdir; do
