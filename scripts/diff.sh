@@ -144,14 +144,22 @@ if ! $deployed; then
 fi
 
 # Inputs that agree synthesize to the same assembly: nothing to compare.
+# Two cached assemblies always compare the same, so their cdk diff is kept
+# beside them (a pull request's plain and markdown diffs run it once); the
+# deployed stack changes outside the repository and is compared every time.
 if ! $deployed && [ "$base_key" = "$head_key" ]; then
 	echo "There were no differences" >"$work/diff.txt"
+elif ! $deployed && [ -f "$head_out/.diff.$base_key" ]; then
+	cp "$head_out/.diff.$base_key" "$work/diff.txt"
 else
 	"$cdk" diff --no-color --no-notices --app "$head_out" "${against[@]}" "$stack" >"$work/diff.txt" 2>&1 || {
 		echo "diff: cdk diff failed:" >&2
 		grep -v '^!!' "$work/diff.txt" | tail -n 20 >&2
 		exit 2
 	}
+	if ! $deployed; then
+		cp "$work/diff.txt" "$head_out/.diff.$base_key.$$" && mv "$head_out/.diff.$base_key.$$" "$head_out/.diff.$base_key"
+	fi
 fi
 
 # Keep the diff itself: from the "Stack" header up to the summary line.

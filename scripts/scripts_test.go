@@ -25,9 +25,7 @@ func newRepo(t *testing.T) *repo {
 	root, err := filepath.Abs("..")
 	require.NoError(t, err)
 	dir := t.TempDir()
-	files, err := exec.Command("git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
-	require.NoError(t, err)
-	for _, f := range strings.Split(strings.TrimRight(string(files), "\x00"), "\x00") {
+	for _, f := range visibleFiles(t, root) {
 		data, err := os.ReadFile(filepath.Join(root, f))
 		if os.IsNotExist(err) {
 			continue // deleted in the working tree
@@ -45,6 +43,15 @@ func newRepo(t *testing.T) *repo {
 	r.git("init", "-q", "-b", "main")
 	r.commit("base")
 	return r
+}
+
+// visibleFiles lists the files git sees in the checkout at root: tracked
+// (deleted ones too), or untracked and not ignored.
+func visibleFiles(t *testing.T, root string) []string {
+	t.Helper()
+	out, err := exec.Command("git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	require.NoError(t, err)
+	return strings.Split(strings.TrimRight(string(out), "\x00"), "\x00")
 }
 
 func (r *repo) git(args ...string) string {

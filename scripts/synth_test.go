@@ -1,12 +1,14 @@
 package scripts
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -118,23 +120,19 @@ func TestSynth(t *testing.T) {
 	})
 
 	t.Run("writes what cdk synth writes", func(t *testing.T) {
-		fast, cli := t.TempDir(), t.TempDir()
+		fast := t.TempDir()
 		out, err := synthScript(t, noRules, "-o", fast)
 		require.NoError(t, err, out)
-		cmd := exec.Command(filepath.Join(root, "tools", "node_modules", ".bin", "cdk"), "synth", "--quiet", "--no-notices", "-o", cli)
-		cmd.Dir = root
-		// The Node scripts/env.sh picks for synth.sh, for the CLI and the app.
-		bin := filepath.Join(root, "tools", "node_modules", ".bin")
-		cmd.Env = append(os.Environ(), append(noRules, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "JSII_NODE="+filepath.Join(bin, "node"))...)
-		b, err := cmd.CombinedOutput()
-		require.NoError(t, err, string(b))
+		cli := cliAssembly(t, root, noRules)
 
 		files := func(dir string) []string {
 			var names []string
 			require.NoError(t, filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
 				if err == nil && !info.IsDir() {
 					rel, _ := filepath.Rel(dir, path)
-					names = append(names, rel)
+					if rel != ".complete" { // the cache's mark
+						names = append(names, rel)
+					}
 				}
 				return err
 			}))
@@ -153,4 +151,55 @@ func TestSynth(t *testing.T) {
 			}
 		}
 	})
+}
+
+// cliAssembly is what `cdk synth` writes for the checkout at root with the
+// extra environment. It is kept under .cache/synth-test, keyed by the content
+// of every file git sees there, the CLI's version and env: the same inputs
+// synthesize the same assembly, and a later run compares against it instead
+// of running the CLI again.
+func cliAssembly(t *testing.T, root string, env []string) string {
+	t.Helper()
+	bin := filepath.Join(root, "tools", "node_modules", ".bin")
+	cliPackage, err := os.ReadFile(filepath.Join(root, "tools", "node_modules", "aws-cdk", "package.json"))
+	require.NoError(t, err)
+	h := sha256.New()
+	fmt.Fprintf(h, "env %q\ncli %x\n", env, sha256.Sum256(cliPackage))
+	for _, f := range visibleFiles(t, root) {
+		data, err := os.ReadFile(filepath.Join(root, f))
+		if os.IsNotExist(err) {
+			continue
+		}
+		require.NoError(t, err)
+		info, err := os.Lstat(filepath.Join(root, f))
+		require.NoError(t, err)
+		fmt.Fprintf(h, "%q %o %x\n", f, info.Mode(), sha256.Sum256(data))
+	}
+	cache := filepath.Join(root, ".cache", "synth-test")
+	dir := filepath.Join(cache, fmt.Sprintf("cli-%x", h.Sum(nil)[:16]))
+	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
+		now := time.Now()
+		_ = os.Chtimes(dir, now, now) // most recently used: kept longest
+		return dir
+	}
+	tmp, err := os.MkdirTemp(cache, ".tmp.cli-")
+	require.NoError(t, err)
+	defer os.RemoveAll(tmp)
+	cmd := exec.Command(filepath.Join(bin, "cdk"), "synth", "--quiet", "--no-notices", "-o", tmp)
+	cmd.Dir = root
+	// The Node scripts/env.sh picks for synth.sh, for the CLI and the app.
+	cmd.Env = append(os.Environ(), append(env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "JSII_NODE="+filepath.Join(bin, "node"))...)
+	b, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(b))
+	require.NoError(t, os.WriteFile(filepath.Join(tmp, ".complete"), nil, 0o644))
+	require.NoError(t, os.RemoveAll(dir))
+	require.NoError(t, os.Rename(tmp, dir))
+	// Keep the four most recently used.
+	old, err := filepath.Glob(filepath.Join(cache, "cli-*"))
+	require.NoError(t, err)
+	sort.Slice(old, func(i, j int) bool { return modTime(t, old[i]).After(modTime(t, old[j])) })
+	for _, d := range old[min(len(old), 4):] {
+		require.NoError(t, os.RemoveAll(d))
+	}
+	return dir
 }
