@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/supabase-on-aws/supabase-on-aws/internal/synthinputs"
 )
 
 // synthScript runs scripts/synth.sh with args and the extra environment.
@@ -154,34 +156,25 @@ func TestSynth(t *testing.T) {
 }
 
 // cliAssembly is what `cdk synth` writes for the checkout at root with the
-// extra environment. It is kept under .cache/synth-test, keyed by the content
-// of every file git sees there, the CLI's version and env: the same inputs
-// synthesize the same assembly, and a later run compares against it instead
-// of running the CLI again.
+// extra environment. It is kept under .cache/synth-test, keyed by what a
+// template is built from (synthinputs), the CLI's version and env: the same
+// inputs synthesize the same assembly, and a later run compares against it
+// instead of running the CLI again.
 func cliAssembly(t *testing.T, root string, env []string) string {
 	t.Helper()
 	bin := filepath.Join(root, "tools", "node_modules", ".bin")
 	cliPackage, err := os.ReadFile(filepath.Join(root, "tools", "node_modules", "aws-cdk", "package.json"))
 	require.NoError(t, err)
-	h := sha256.New()
-	fmt.Fprintf(h, "env %q\ncli %x\n", env, sha256.Sum256(cliPackage))
-	for _, f := range visibleFiles(t, root) {
-		data, err := os.ReadFile(filepath.Join(root, f))
-		if os.IsNotExist(err) {
-			continue
-		}
-		require.NoError(t, err)
-		info, err := os.Lstat(filepath.Join(root, f))
-		require.NoError(t, err)
-		fmt.Fprintf(h, "%q %o %x\n", f, info.Mode(), sha256.Sum256(data))
-	}
+	key, err := synthinputs.Key(root, synthinputs.IsTemplateInput, fmt.Sprintf("env %q cli %x", env, sha256.Sum256(cliPackage)))
+	require.NoError(t, err)
 	cache := filepath.Join(root, ".cache", "synth-test")
-	dir := filepath.Join(cache, fmt.Sprintf("cli-%x", h.Sum(nil)[:16]))
+	dir := filepath.Join(cache, "cli-"+key[:32])
 	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
 		now := time.Now()
 		_ = os.Chtimes(dir, now, now) // most recently used: kept longest
 		return dir
 	}
+	require.NoError(t, os.MkdirAll(cache, 0o755))
 	tmp, err := os.MkdirTemp(cache, ".tmp.cli-")
 	require.NoError(t, err)
 	defer os.RemoveAll(tmp)

@@ -35,28 +35,32 @@ lint() {
 	go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
 }
 
-# gotest DIR [TEST_FLAGS...]: the tests of the Go module in DIR, each package's
-# in its own directory as go test runs them, two packages at a time, with
-# TEST_FLAGS (e.g. -test.parallel=4) for every test binary.
+# gobuild DIR LIST [TEST_FLAGS...]: builds the test binaries of the Go module
+# in DIR and appends one line per package to LIST: the binary, the package,
+# its directory and TEST_FLAGS (e.g. -test.parallel=4) for that binary.
+# gorun LIST runs them as go test would, each in its package's directory,
+# two at a time, and prints one ok/FAIL line per package (a failing
+# package's whole output first).
 #
 # go test links every test binary again on every run (seconds for one that
 # holds the CDK bindings). Here each binary is kept in .cache/test-bin, and
 # go test -c leaves a binary alone when nothing it is built from changed.
 # The binaries are built without go test's vet pass (go vet runs first) and
 # without debug information (tracebacks keep their function names and lines).
-gotest() {
-	local dir="$1"
-	shift
+gobuild() {
+	local dir="$1" list="$2"
+	shift 2
 	local key="${dir//\//_}"
 	if [ "$dir" = . ]; then key=cdk-app; fi
-	local bins="$root/.cache/test-bin/$key" out="$logs/gotest.$key"
-	mkdir -p "$bins" "$out"
+	local bins="$root/.cache/test-bin/$key" packages
+	mkdir -p "$bins"
+	packages="$(mktemp -p "$logs")"
 	# Packages with tests, as "binary-name import-path directory". A binary is
 	# named after the package directory, or after the whole import path when
 	# two directories share a name (cmd/bootstrap and internal/bootstrap).
 	(cd "$dir" && go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' ./...) |
 		awk '{ n = split($1, p, "/"); name[NR] = p[n]; seen[p[n]]++; line[NR] = $0 }
-			END { for (i = 1; i <= NR; i++) { b = name[i]; if (seen[b] > 1) { b = line[i]; sub(/ .*/, "", b); gsub("/", "_", b) } print b, line[i] } }' >"$out/packages" || return 1
+			END { for (i = 1; i <= NR; i++) { b = name[i]; if (seen[b] > 1) { b = line[i]; sub(/ .*/, "", b); gsub("/", "_", b) } print b, line[i] } }' >"$packages" || return 1
 	# Packages named after their directory build in one go command (-o DIR/
 	# names each binary so); the others one by one.
 	local -a build=(go test -c -vet=off -ldflags='-s -w') unique=()
@@ -67,26 +71,45 @@ gotest() {
 		else
 			(cd "$dir" && "${build[@]}" -o "$bins/$name.test" "$pkg") || return 1
 		fi
-	done <"$out/packages"
+	done <"$packages"
 	if [ ${#unique[@]} -gt 0 ]; then
 		(cd "$dir" && "${build[@]}" -o "$bins/" "${unique[@]}") || return 1
 	fi
-
-	local i=0 rc=0 t0 status ms
 	while read -r name pkg pdir; do
+		echo "$bins/$name.test $pkg $pdir $*"
+	done <"$packages" >>"$list"
+}
+#
+# The longest package of the last run starts first (its time is kept in
+# .cache/test-bin/durations; a package not seen before counts as longest):
+# the short ones then share the other slot instead of waiting behind it.
+gorun() {
+	local list="$1" out durations="$root/.cache/test-bin/durations"
+	out="$(mktemp -d -p "$logs")"
+	touch "$durations"
+	awk 'FILENAME == ARGV[1] { ms[$1] = $2; next } { print (($2 in ms) ? ms[$2] : 999999999), $0 }' "$durations" "$list" |
+		sort -s -k1,1nr | cut -d' ' -f2- >"$out/queue"
+	if [ "$(wc -l <"$out/queue")" -ne "$(wc -l <"$list")" ]; then
+		echo "test.sh: ordering the test binaries lost some of them" >&2
+		return 1
+	fi
+	local i=0 rc=0 t0 status ms bin pkg pdir flags
+	while read -r bin pkg pdir flags; do
 		while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n || true; done
 		(
 			t0=$(date +%s%N)
 			status=0
-			(cd "$pdir" && "$bins/$name.test" -test.paniconexit0 -test.timeout=10m "$@") >"$out/$i.log" 2>&1 || status=$?
+			# shellcheck disable=SC2086 # the flags are words
+			(cd "$pdir" && "$bin" -test.paniconexit0 -test.timeout=10m $flags) >"$out/$i.log" 2>&1 || status=$?
 			echo "$status $((($(date +%s%N) - t0) / 1000000))" >"$out/$i.status"
 		) &
 		i=$((i + 1))
-	done <"$out/packages"
+	done <"$out/queue"
 	wait
 	i=0
-	while read -r name pkg pdir; do
+	while read -r bin pkg pdir flags; do
 		read -r status ms <"$out/$i.status"
+		printf '%s %s\n' "$pkg" "$ms" >>"$out/durations"
 		if [ "$status" -eq 0 ]; then
 			printf 'ok  \t%s\t%d.%03ds\n' "$pkg" $((ms / 1000)) $((ms % 1000))
 		else
@@ -95,7 +118,12 @@ gotest() {
 			rc=1
 		fi
 		i=$((i + 1))
-	done <"$out/packages"
+	done <"$out/queue"
+	# Both Go suites update it, each keeping the other's packages (should
+	# they finish at the same moment, one update is lost: only an order).
+	touch "$out/durations"
+	awk 'FILENAME == ARGV[1] { seen[$1] = 1; print; next } !($1 in seen)' "$out/durations" "$durations" >"$out/durations.all"
+	mv "$out/durations.all" "$durations"
 	return $rc
 }
 
@@ -103,7 +131,9 @@ cdk() {
 	echo "== go vet (CDK app)"
 	go vet ./...
 	echo "== go test (CDK app: config, constructs, template, scripts)"
-	gotest .
+	local list="$logs/cdk.tests"
+	: >"$list"
+	gobuild . "$list" && gorun "$list"
 }
 
 scripted() {
@@ -122,13 +152,14 @@ scripted() {
 # tests that check timing. Its app tests run 4 at a time (-parallel 4:
 # measured as fast as 8; 16 starves the timing checks).
 module() {
-	local dir="$1"
+	local dir="$1" list
 	if [ -z "$(find "$dir" -name '*_test.go' -print -quit)" ]; then
 		echo "== $dir: go vet (a library without tests of its own)"
 		(cd "$dir" && go vet ./...)
 	else
 		echo "== $dir: go vet, go test"
-		(cd "$dir" && go vet ./...) && gotest "$dir" -test.parallel=4
+		list="$(mktemp -p "$logs")"
+		(cd "$dir" && go vet ./...) && gobuild "$dir" "$list" -test.parallel=4 && gorun "$list"
 	fi
 }
 modules() {

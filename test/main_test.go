@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -26,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/supabase-on-aws/supabase-on-aws/config"
+	"github.com/supabase-on-aws/supabase-on-aws/internal/synthinputs"
 	"github.com/supabase-on-aws/supabase-on-aws/stacks"
 )
 
@@ -189,52 +189,18 @@ func cachedAssemblyFile(t *testing.T, path string) string {
 
 var inputs string
 
-// inputsKey hashes what a synthesized template is built from: every file git
-// sees in the repository (tracked, or untracked and not ignored) but those
-// that cannot change a template (documentation, scripts, CI workflows, the
-// golden snapshots, and tests outside services/, except this file, which
-// builds the app), and CDK_VALIDATION, which decides whether CDK's rules ran.
-// Every file under services/ counts: the container and Lambda assets are
-// hashed from those directories.
+// inputsKey hashes what a synthesized template is built from (the files
+// synthinputs.IsTemplateInput names) and CDK_VALIDATION, which decides
+// whether CDK's rules ran.
 func inputsKey(t *testing.T) string {
 	t.Helper()
 	if inputs != "" {
 		return inputs
 	}
-	out, err := exec.Command("git", "-C", "..", "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
-	require.NoError(t, err, "listing the repository's files")
-	files := strings.Split(strings.TrimRight(string(out), "\x00"), "\x00")
-	sort.Strings(files)
-	h := sha256.New()
-	fmt.Fprintf(h, "CDK_VALIDATION=%s\x00", os.Getenv("CDK_VALIDATION"))
-	for _, f := range files {
-		if !isTemplateInput(f) {
-			continue
-		}
-		info, err := os.Lstat(filepath.Join("..", f))
-		if os.IsNotExist(err) || (err == nil && !info.Mode().IsRegular()) {
-			continue // deleted in the working tree, or a symbolic link
-		}
-		require.NoError(t, err)
-		data, err := os.ReadFile(filepath.Join("..", f))
-		require.NoError(t, err)
-		sum := sha256.Sum256(data)
-		fmt.Fprintf(h, "%s\x00%x\x00%o\x00", f, sum, info.Mode().Perm())
-	}
-	inputs = hex.EncodeToString(h.Sum(nil))
+	key, err := synthinputs.Key("..", synthinputs.IsTemplateInput, "CDK_VALIDATION="+os.Getenv("CDK_VALIDATION"))
+	require.NoError(t, err)
+	inputs = key
 	return inputs
-}
-
-func isTemplateInput(path string) bool {
-	switch {
-	case strings.HasPrefix(path, "services/"), path == "test/main_test.go":
-		return true
-	case strings.HasSuffix(path, "_test.go"), strings.HasSuffix(path, ".md"),
-		strings.HasPrefix(path, "docs/"), strings.HasPrefix(path, "scripts/"), strings.HasPrefix(path, ".github/"),
-		strings.HasPrefix(path, "test/testdata/snapshot-"):
-		return false
-	}
-	return true
 }
 
 // pruneCache keeps the keep most recently used files of dir.
@@ -276,6 +242,6 @@ func TestTemplateInputs(t *testing.T) {
 		"docs/operations.md": false,
 		"scripts/synth.sh":   false,
 	} {
-		require.Equal(t, input, isTemplateInput(path), path)
+		require.Equal(t, input, synthinputs.IsTemplateInput(path), path)
 	}
 }
