@@ -93,6 +93,10 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, log *slog.L
 	if cfg.PlatformDatabaseSecretArn != "" {
 		(&dbsecret.Source{Secrets: sm, ARN: cfg.PlatformDatabaseSecretArn, TTL: time.Minute}).Pool(pcfg)
 	}
+	// Background jobs each hold a connection while they query through the
+	// pool (store.MinPoolConns says why): fewer would hang the task, so a
+	// smaller pool_max_conns (or pgxpool's default) is raised.
+	pcfg.MaxConns = max(pcfg.MaxConns, store.MinPoolConns())
 	platform, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("PLATFORM_DATABASE_URL: %w", err)

@@ -186,6 +186,17 @@ func migratePlatformTemplate() error {
 	return store.Migrate(ctx, pool)
 }
 
+// newPlatformDB copies the migrated platform database for one test.
+func newPlatformDB(t testing.TB) string {
+	t.Helper()
+	dbName := fmt.Sprintf("platform_%d", env.platformDBs.Add(1))
+	// FILE_COPY: the template is small and the cluster throwaway; WAL_LOG
+	// would write every page of the copy to the WAL.
+	_, err := env.admin.Exec(context.Background(), "CREATE DATABASE "+dbName+" TEMPLATE "+platformTemplate+" STRATEGY FILE_COPY")
+	require.NoError(t, err)
+	return dbName
+}
+
 // tm is one tenant-manager under test with its own platform database and
 // Kong fake.
 type tm struct {
@@ -246,13 +257,7 @@ func newTMLocked(t testing.TB, opts ...option) *tm {
 func newTMLockedAWS(t testing.TB, awsCfg aws.Config, opts ...option) *tm {
 	t.Helper()
 	ctx := context.Background()
-	n := env.platformDBs.Add(1)
-	dbName := fmt.Sprintf("platform_%d", n)
-	// FILE_COPY: the template is small and the cluster throwaway; WAL_LOG
-	// would write every page of the copy to the WAL.
-	_, err := env.admin.Exec(ctx, "CREATE DATABASE "+dbName+" TEMPLATE "+platformTemplate+" STRATEGY FILE_COPY")
-	require.NoError(t, err)
-
+	dbName := newPlatformDB(t)
 	kong := kongfake.New()
 	workers := fmt.Sprintf(`[{"id":"worker-1","host":"127.0.0.1","port":%d,"user":%q,"password":%q,"sslmode":"require","maxTenants":100},
 		{"id":"worker-2","host":"127.0.0.1","port":%d,"user":%q,"password":%q,"sslmode":"require","maxTenants":100}]`,

@@ -3,6 +3,8 @@ package provision
 import (
 	"context"
 	"time"
+
+	"github.com/supabase-on-aws/supabase-on-aws/services/tenant-manager/internal/store"
 )
 
 // Alarms manages a project's CloudWatch alarms (nil: projects get none).
@@ -26,7 +28,7 @@ func (s *Service) SyncAlarms(ctx context.Context, timeout time.Duration) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	_, err := s.Store.TryExclusive(ctx, "supabase:alarm-sync", func(ctx context.Context) error {
+	_, err := s.Store.TryExclusive(ctx, store.LockAlarmSync, func(ctx context.Context) error {
 		ps, err := s.Store.ListProjects(ctx)
 		if err != nil {
 			return err

@@ -525,7 +525,7 @@ func (s *Service) SetLimits(ctx context.Context, projectID string, ch LimitsChan
 // other settings, get it; one task at a time (the others skip), each
 // project under its row lock so no pause or restore interleaves.
 func (s *Service) ReconcileControls(ctx context.Context) error {
-	_, err := s.Store.TryExclusive(ctx, "supabase:controls-reconcile", func(ctx context.Context) error {
+	_, err := s.Store.TryExclusive(ctx, store.LockControlsReconcile, func(ctx context.Context) error {
 		projects, err := s.Store.ProjectsIn(ctx, "active", "paused")
 		if err != nil {
 			return err

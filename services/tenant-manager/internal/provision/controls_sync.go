@@ -33,7 +33,7 @@ func (s *Service) SyncControlHashes(ctx context.Context) (rewritten int, err err
 	if !ok1 || !ok2 {
 		return 0, errors.New("the cache client cannot read and write control hashes")
 	}
-	_, err = s.Store.TryExclusive(ctx, "supabase:controls-sync", func(ctx context.Context) error {
+	_, err = s.Store.TryExclusive(ctx, store.LockControlsSync, func(ctx context.Context) error {
 		projects, err := s.Store.ProjectsIn(ctx, "active", "paused")
 		if err != nil {
 			return err

@@ -696,7 +696,7 @@ func (s *Service) RetireRotatedKeys(ctx context.Context) error {
 	projectTimeout = min(projectTimeout, passTimeout)
 	ctx, cancel := context.WithTimeout(ctx, passTimeout)
 	defer cancel()
-	_, err := s.Store.TryExclusive(ctx, "supabase:jwt-retire", func(ctx context.Context) error {
+	_, err := s.Store.TryExclusive(ctx, store.LockJWTRetire, func(ctx context.Context) error {
 		if n, err := s.Store.DeleteStalePendingKeys(ctx, 3*timeout); err != nil {
 			return err
 		} else if n > 0 {

@@ -32,7 +32,7 @@ import (
 )
 
 // LockKey names the advisory lock that lets one task reconcile at a time.
-const LockKey = "supabase:fleet-reconcile"
+const LockKey = store.LockFleetReconcile
 
 // Triggers of a run.
 const (

@@ -117,14 +117,3 @@ func (s *Store) FinishFleetRun(ctx context.Context, outcome string, msg *string,
 		RETURNING coalesce(requested_at > started_at, false)`, outcome, msg, checked, updated, failed).Scan(&requestedSince)
 	return requestedSince, err
 }
-
-// LockHeld says whether some session of this database holds the session
-// advisory lock TryExclusive takes for key (pg_locks splits the 64-bit key
-// into classid, high half, and objid, low half).
-func (s *Store) LockHeld(ctx context.Context, key string) (bool, error) {
-	var held bool
-	err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted
-		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-		AND ((classid::bigint << 32) | objid::bigint) = hashtext($1)::bigint)`, key).Scan(&held)
-	return held, err
-}

@@ -310,37 +310,6 @@ func (s *Store) DeleteStalePendingKeys(ctx context.Context, maxAge time.Duration
 	return tag.RowsAffected(), err
 }
 
-// TryExclusive runs f while holding a session advisory lock named key, so
-// one of several tenant-manager tasks runs it at a time; ran is false when
-// another task holds the lock.
-func (s *Store) TryExclusive(ctx context.Context, key string, f func(ctx context.Context) error) (ran bool, err error) {
-	conn, err := s.Pool.Acquire(ctx)
-	if err != nil {
-		return false, err
-	}
-	var got bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext($1))", key).Scan(&got); err != nil {
-		conn.Release()
-		return false, err
-	}
-	if !got {
-		conn.Release()
-		return false, nil
-	}
-	defer func() {
-		unlockCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if _, uerr := conn.Exec(unlockCtx, "SELECT pg_advisory_unlock(hashtext($1))", key); uerr != nil {
-			// A connection that may still hold the lock must not go back
-			// to the pool: closing it ends the session and the lock.
-			_ = conn.Hijack().Close(unlockCtx)
-			return
-		}
-		conn.Release()
-	}()
-	return true, f(ctx)
-}
-
 // PostgrestConfig is one postgrest_config row, db_uri still sealed.
 type PostgrestConfig struct {
 	DBURI           []byte
