@@ -35,9 +35,10 @@ lint() {
 	go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
 }
 
-# gobuild DIR LIST [TEST_FLAGS...]: builds the test binaries of the Go module
-# in DIR and appends one line per package to LIST: the binary, the package,
-# its directory and TEST_FLAGS (e.g. -test.parallel=4) for that binary.
+# gobuild DIR LIST FLAGS PATTERN...: builds the test binaries of the
+# packages PATTERN (run in DIR) matches and appends one line per package to
+# LIST: the binary, the package, its directory and FLAGS (test flags, e.g.
+# -test.parallel=4, or "") for that binary.
 # gorun LIST runs them as go test would, each in its package's directory,
 # two at a time, and prints one ok/FAIL line per package (a failing
 # package's whole output first).
@@ -48,8 +49,8 @@ lint() {
 # The binaries are built without go test's vet pass (go vet runs first) and
 # without debug information (tracebacks keep their function names and lines).
 gobuild() {
-	local dir="$1" list="$2"
-	shift 2
+	local dir="$1" list="$2" flags="$3"
+	shift 3
 	local key="${dir//\//_}"
 	if [ "$dir" = . ]; then key=cdk-app; fi
 	local bins="$root/.cache/test-bin/$key" packages
@@ -58,7 +59,7 @@ gobuild() {
 	# Packages with tests, as "binary-name import-path directory". A binary is
 	# named after the package directory, or after the whole import path when
 	# two directories share a name (cmd/bootstrap and internal/bootstrap).
-	(cd "$dir" && go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' ./...) |
+	(cd "$dir" && go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' "$@") |
 		awk '{ n = split($1, p, "/"); name[NR] = p[n]; seen[p[n]]++; line[NR] = $0 }
 			END { for (i = 1; i <= NR; i++) { b = name[i]; if (seen[b] > 1) { b = line[i]; sub(/ .*/, "", b); gsub("/", "_", b) } print b, line[i] } }' >"$packages" || return 1
 	# Packages named after their directory build in one go command (-o DIR/
@@ -76,7 +77,7 @@ gobuild() {
 		(cd "$dir" && "${build[@]}" -o "$bins/" "${unique[@]}") || return 1
 	fi
 	while read -r name pkg pdir; do
-		echo "$bins/$name.test $pkg $pdir $*"
+		echo "$bins/$name.test $pkg $pdir $flags"
 	done <"$packages" >>"$list"
 }
 #
@@ -133,7 +134,7 @@ cdk() {
 	echo "== go test (CDK app: config, constructs, template, scripts)"
 	local list="$logs/cdk.tests"
 	: >"$list"
-	gobuild . "$list" && gorun "$list"
+	gobuild . "$list" "" ./... && gorun "$list"
 }
 
 scripted() {
@@ -146,29 +147,28 @@ scripted() {
 }
 
 # Each runtime service is its own Go module (services/<name>/go.mod, and
-# services/kong/crosscheck, which checks the Lua plugin against Go libraries).
-# One module at a time, the tenant-manager (the longest) first: on two cores
-# the suites already keep the CPU busy, and more at once only starves the
-# tests that check timing. Its app tests run 4 at a time (-parallel 4:
-# measured as fast as 8; 16 starves the timing checks).
-module() {
-	local dir="$1" list
-	if [ -z "$(find "$dir" -name '*_test.go' -print -quit)" ]; then
-		echo "== $dir: go vet (a library without tests of its own)"
-		(cd "$dir" && go vet ./...)
-	else
-		echo "== $dir: go vet, go test"
-		list="$(mktemp -p "$logs")"
-		(cd "$dir" && go vet ./...) && gobuild "$dir" "$list" -test.parallel=4 && gorun "$list"
-	fi
-}
+# services/kong/crosscheck, which checks the Lua plugin against Go libraries),
+# all of them in the workspace services/go.work: one go command vets, lists
+# and builds them all (one per module loaded the packages seven times), and
+# their test binaries share gorun's queue, the longest (the tenant-manager's
+# app tests) first. Tests run 4 at a time inside a binary (-parallel 4:
+# measured as fast as 8; 16 starves the tests that check timing).
 modules() {
-	local mod dir rc=0
-	for mod in services/tenant-manager/go.mod $(find services -name go.mod -not -path '*/node_modules/*' -not -path services/tenant-manager/go.mod | sort); do
+	local mod dir patterns=() list="$logs/modules.tests"
+	while read -r dir; do
+		patterns+=("./${dir#"$root/services/"}/...")
+	done < <(cd services && go list -m -f '{{.Dir}}')
+	# A module left out of go.work would go untested.
+	while read -r mod; do
 		dir="$(dirname "$mod")"
-		module "$dir" || rc=1
-	done
-	return $rc
+		if [[ ! " ${patterns[*]} " == *" ./${dir#services/}/... "* ]]; then
+			echo "test.sh: $dir is not in services/go.work (add it: cd services && go work use ./${dir#services/})" >&2
+			return 1
+		fi
+	done < <(find services -name go.mod -not -path '*/node_modules/*')
+	echo "== services: go vet, go test (${patterns[*]})"
+	: >"$list"
+	(cd services && go vet "${patterns[@]}") && gobuild services "$list" -test.parallel=4 "${patterns[@]}" && gorun "$list"
 }
 
 suites=(lint scripted cdk modules)

@@ -26,8 +26,10 @@ func startAlarmSync(a *App, log *slog.Logger) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	a.starting.Add(1)
 	go func() {
 		defer close(done)
+		defer a.starting.Done()
 		if err := a.Service.SyncAlarms(ctx, alarmSyncTimeout); err != nil && ctx.Err() == nil {
 			log.Error("synchronising per-project alarms failed; the next start retries", "error", err.Error())
 		}

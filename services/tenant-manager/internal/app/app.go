@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,6 +42,10 @@ type App struct {
 	Service *provision.Service
 	Server  *api.Server
 	closers []func()
+	// starting counts the passes a start runs once in the background
+	// (tenant guards, alarms, the fleet's start run); tests wait for them
+	// so that none runs into what a test does next.
+	starting sync.WaitGroup
 }
 
 // Close releases pools and clients.

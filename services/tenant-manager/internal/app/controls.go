@@ -30,8 +30,10 @@ func (a *App) wireControls(awsCfg aws.Config, getenv func(string) string) error 
 	s.LogGroups = &loggroups.Client{API: cloudwatchlogs.NewFromConfig(awsCfg), RetentionDays: settings.LogRetentionDays, Retain: settings.RetainLogGroups}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	a.starting.Add(1)
 	go func() {
 		defer close(done)
+		defer a.starting.Done()
 		if err := s.ReconcileControls(ctx); err != nil && ctx.Err() == nil {
 			s.Log.Error("applying the tenant guards to existing projects", "error", err.Error())
 		}

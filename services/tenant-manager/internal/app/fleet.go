@@ -27,9 +27,10 @@ func startFleet(a *App, cfg *config.Config, log *slog.Logger) {
 	a.Server.Fleet = r
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	a.starting.Add(1)
 	go func() {
 		defer close(done)
-		r.Loop(ctx, cfg.Fleet.Interval)
+		r.Loop(ctx, cfg.Fleet.Interval, a.starting.Done)
 	}()
 	a.closers = append(a.closers, func() { stop(); <-done })
 }

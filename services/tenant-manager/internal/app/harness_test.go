@@ -287,6 +287,9 @@ func newTMLockedAWS(t testing.TB, awsCfg aws.Config, opts ...option) *tm {
 	}
 	a, err := New(ctx, cfg, awsCfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
+	// A start pass still running would meet what the test does next (its
+	// projects, a fault it injects).
+	a.starting.Wait()
 	srv := httptest.NewServer(a.Server.PublicHandler())
 	internal := httptest.NewServer(a.Server.InternalHandler())
 	t.Cleanup(func() {

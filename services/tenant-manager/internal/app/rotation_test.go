@@ -636,6 +636,7 @@ func (m *tm) faultyStore(t *testing.T) *dbFaults {
 	pcfg, err := pgxpool.ParseConfig(m.cfg.PlatformDatabaseURL)
 	require.NoError(t, err)
 	pcfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	pcfg.MaxConns = max(pcfg.MaxConns, store.MinPoolConns()) // as New sizes it
 	pcfg.ConnConfig.AfterNetConnect = func(_ context.Context, _ *pgconn.Config, conn net.Conn) (net.Conn, error) {
 		f.mu.Lock()
 		f.conns = append(f.conns, conn)

@@ -8,8 +8,9 @@ import (
 )
 
 // Loop runs the reconciler at start and every interval (interval 0: only
-// when asked), and whenever Request is called, until ctx ends.
-func (r *Reconciler) Loop(ctx context.Context, interval time.Duration) {
+// when asked), and whenever Request is called, until ctx ends; started is
+// called once the start run is over.
+func (r *Reconciler) Loop(ctx context.Context, interval time.Duration, started func()) {
 	r.init()
 	var tick <-chan time.Time
 	if interval > 0 {
@@ -18,6 +19,7 @@ func (r *Reconciler) Loop(ctx context.Context, interval time.Duration) {
 		tick = t.C
 		r.runLogged(ctx, TriggerStart)
 	}
+	started()
 	for {
 		select {
 		case <-ctx.Done():
